@@ -28,7 +28,6 @@ setup(
     maintainer_email="maintainers@depth-completion-ros.invalid",
     description="Camera + LiDAR depth completion for ROS 2: dense metric depth with confidence.",
     license="Apache-2.0",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             "depth-completion = depth_completion_ros.cli.main:main",
