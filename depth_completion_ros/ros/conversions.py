@@ -1,0 +1,210 @@
+"""sensor_msgs Image / CameraInfo / PointCloud2 <-> numpy, with numpy only.
+
+Readers are duck-typed on the message fields (``msg.height``, ``msg.data``, ``msg.fields[i].name``
+...), so they accept rclpy messages and rosbags-deserialised messages alike; they never import
+ROS. Writers build sensor_msgs messages and import them lazily, so this module also loads where
+only rosbags is installed. Every malformed message raises InputError naming the field and value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from depth_completion_ros.errors import InputError
+
+#: encoding -> (channels, channel order that gives RGB, or None for mono)
+IMAGE_ENCODINGS: dict[str, tuple[int, tuple[int, int, int] | None]] = {
+    "rgb8": (3, (0, 1, 2)), "bgr8": (3, (2, 1, 0)), "rgba8": (4, (0, 1, 2)),
+    "bgra8": (4, (2, 1, 0)), "mono8": (1, None),
+}
+#: sensor_msgs/PointField datatype -> numpy type character
+POINT_FIELD_TYPES: dict[int, str] = {1: "i1", 2: "u1", 3: "i2", 4: "u2", 5: "i4", 6: "u4",
+                                     7: "f4", 8: "f8"}
+
+
+@dataclass(frozen=True)
+class PointCloud:
+    """A decoded PointCloud2, finite points only.
+
+    Attributes:
+        xyz: (N, 3) float32, metres, in the cloud's frame.
+        ring: (N,) int32 beam index, or None when the cloud has no ``ring`` field.
+        intensity: (N,) float32, or None when the cloud has no ``intensity`` field.
+    """
+
+    xyz: np.ndarray
+    ring: np.ndarray | None = None
+    intensity: np.ndarray | None = None
+
+
+def stamp_to_seconds(stamp: Any) -> float:
+    """builtin_interfaces/Time (``sec``, ``nanosec``) -> float seconds."""
+    return float(stamp.sec) + 1e-9 * float(stamp.nanosec)
+
+
+def _byte_buffer(data: Any, needed: int, what: str) -> np.ndarray:
+    """``data`` as a flat uint8 array without copying; InputError when shorter than ``needed``."""
+    buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) \
+        else data.reshape(-1).view(np.uint8)
+    if buf.size < needed:
+        raise InputError(f"{what}.data: {buf.size} bytes, layout needs {needed} (truncated)")
+    return buf
+
+
+def image_to_rgb(msg: Any) -> np.ndarray:
+    """sensor_msgs/Image (rgb8, bgr8, rgba8, bgra8, mono8) -> (H, W, 3) uint8 RGB.
+
+    A strided view of the message buffer (no copy) for rgb8 / bgr8 / rgba8 / bgra8, honouring row
+    padding (``step`` > width * channels); mono8 is replicated into three channels (a copy).
+    The view is read-only when the message buffer is.
+
+    Raises:
+        InputError: unsupported encoding, zero size, ``step`` too small or data truncated.
+    """
+    encoding = str(msg.encoding).lower()
+    if encoding not in IMAGE_ENCODINGS:
+        raise InputError(f"Image.encoding: {msg.encoding!r} is not supported; "
+                         f"use one of {sorted(IMAGE_ENCODINGS)}")
+    channels, order = IMAGE_ENCODINGS[encoding]
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    if height <= 0 or width <= 0:
+        raise InputError(f"Image size: {width}x{height} is empty")
+    if step < width * channels:
+        raise InputError(f"Image.step: {step} < width {width} * {channels} channels")
+    buf = _byte_buffer(msg.data, (height - 1) * step + width * channels, "Image")
+    pixels = np.lib.stride_tricks.as_strided(buf, shape=(height, width, channels),
+                                             strides=(step, channels, 1), writeable=False)
+    if order is None:
+        return np.repeat(pixels, 3, axis=2)
+    return pixels[:, :, list(order)] if order != (0, 1, 2) else pixels[:, :, :3]
+
+
+def _cloud_dtype(msg: Any) -> np.dtype:
+    """Structured numpy dtype of one point (x, y, z and optional ring / intensity)."""
+    order = ">" if bool(msg.is_bigendian) else "<"
+    names, formats, offsets = [], [], []
+    for field in msg.fields:
+        if field.name not in ("x", "y", "z", "ring", "intensity"):
+            continue
+        kind = POINT_FIELD_TYPES.get(int(field.datatype))
+        if kind is None:
+            raise InputError(f"PointCloud2.fields[{field.name!r}].datatype: {field.datatype} unknown")
+        if field.name in "xyz" and kind not in ("f4", "f8"):
+            raise InputError(f"PointCloud2.fields[{field.name!r}].datatype: {field.datatype}, "
+                             "expected FLOAT32 (7) or FLOAT64 (8)")
+        names.append(field.name)
+        formats.append(order + kind)
+        offsets.append(int(field.offset))
+    missing = [axis for axis in "xyz" if axis not in names]
+    if missing:
+        raise InputError(f"PointCloud2.fields: no {missing} among "
+                         f"{[f.name for f in msg.fields]}")
+    point_step = int(msg.point_step)
+    end = max(o + np.dtype(f).itemsize for o, f in zip(offsets, formats))
+    if point_step < end:
+        raise InputError(f"PointCloud2.point_step: {point_step} < field end {end}")
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets,
+                     "itemsize": point_step})
+
+
+def cloud_to_points(msg: Any) -> PointCloud:
+    """sensor_msgs/PointCloud2 -> finite points, organised (height > 1) or not.
+
+    x, y, z may be FLOAT32 or FLOAT64 at any offsets, any ``point_step`` and ``row_step``, either
+    endianness; ``ring`` (any integer type) and ``intensity`` are read when present. Points with a
+    NaN / inf coordinate are dropped (``is_dense`` false).
+
+    Raises:
+        InputError: no x / y / z, truncated data, bad strides, or no finite point at all.
+    """
+    dtype = _cloud_dtype(msg)
+    height, width = int(msg.height), int(msg.width)
+    row_step = int(msg.row_step)
+    if height < 0 or width < 0 or row_step < width * dtype.itemsize:
+        raise InputError(f"PointCloud2 layout: {width}x{height}, row_step {row_step} "
+                         f"< width * point_step {width * dtype.itemsize}")
+    needed = (height - 1) * row_step + width * dtype.itemsize if height * width else 0
+    buf = _byte_buffer(msg.data, needed, "PointCloud2")
+    if height * width == 0:
+        raise InputError("PointCloud2: the cloud is empty (0 points)")
+    points = np.ndarray((height, width), dtype=dtype, buffer=buf,
+                        strides=(row_step, dtype.itemsize)).reshape(-1)
+    xyz = np.stack([points["x"], points["y"], points["z"]], axis=-1).astype(np.float32)
+    keep = np.isfinite(xyz).all(axis=1)
+    if not keep.any():
+        raise InputError(f"PointCloud2: none of its {xyz.shape[0]} points is finite")
+    ring = points["ring"][keep].astype(np.int32) if "ring" in dtype.names else None
+    intensity = points["intensity"][keep].astype(np.float32) \
+        if "intensity" in dtype.names else None
+    return PointCloud(xyz=xyz[keep], ring=ring, intensity=intensity)
+
+
+def camera_info_fields(msg: Any) -> dict[str, Any]:
+    """sensor_msgs/CameraInfo -> keyword arguments of ``PinholeCamera.from_camera_info``.
+
+    Raises:
+        InputError: zero size, or K without positive finite focal lengths (e.g. all zeros).
+    """
+    k = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
+    if not (np.isfinite(k).all() and k[0, 0] > 0 and k[1, 1] > 0):
+        raise InputError(f"CameraInfo.k: {k.reshape(-1).tolist()} has no positive focal lengths")
+    if int(msg.width) <= 0 or int(msg.height) <= 0:
+        raise InputError(f"CameraInfo size: {msg.width}x{msg.height} is empty")
+    return {"width": int(msg.width), "height": int(msg.height), "k": k.reshape(-1),
+            "d": np.asarray(msg.d, dtype=np.float64), "r": np.asarray(msg.r, dtype=np.float64),
+            "p": np.asarray(msg.p, dtype=np.float64),
+            "distortion_model": str(msg.distortion_model)}
+
+
+def _sensor_msgs() -> Any:
+    """sensor_msgs.msg, imported on first use so the readers above never need ROS."""
+    from sensor_msgs import msg as sensor_msgs_msg
+    return sensor_msgs_msg
+
+
+def array_to_image(array: np.ndarray, header: Any, encoding: str) -> Any:
+    """(H, W) or (H, W, C) array -> sensor_msgs/Image with a tight row ``step``.
+
+    Args:
+        array: float32 for ``32FC1``, uint16 for ``16UC1``, uint8 (H, W, 3) for ``bgr8`` / ``rgb8``.
+        header: std_msgs/Header to stamp it with (the input image's stamp and frame_id).
+        encoding: the ROS image encoding the array already is in.
+    """
+    array = np.ascontiguousarray(array)
+    msg = _sensor_msgs().Image()
+    msg.header = header
+    msg.height, msg.width = int(array.shape[0]), int(array.shape[1])
+    msg.encoding = encoding
+    msg.is_bigendian = int(array.dtype.byteorder == ">")
+    msg.step = int(array.strides[0])
+    msg.data = array.tobytes()
+    return msg
+
+
+def depth_to_image(depth: np.ndarray, header: Any) -> Any:
+    """(H, W) depth in metres (NaN = no estimate) -> 32FC1 Image (REP 118)."""
+    return array_to_image(depth.astype(np.float32, copy=False), header, "32FC1")
+
+
+def depth_to_mm_image(depth: np.ndarray, header: Any) -> Any:
+    """(H, W) depth in metres -> 16UC1 Image in millimetres; 0 where NaN, clipped at 65535."""
+    mm = np.nan_to_num(depth.astype(np.float64) * 1000.0, nan=0.0, posinf=0.0, neginf=0.0)
+    return array_to_image(np.clip(np.rint(mm), 0, 65535).astype(np.uint16), header, "16UC1")
+
+
+def points_to_cloud(xyz: np.ndarray, header: Any) -> Any:
+    """(N, 3) points in metres -> unorganised dense PointCloud2 with float32 x, y, z."""
+    msgs = _sensor_msgs()
+    xyz = np.ascontiguousarray(xyz, dtype=np.float32).reshape(-1, 3)
+    msg = msgs.PointCloud2()
+    msg.header = header
+    msg.height, msg.width = 1, int(xyz.shape[0])
+    msg.fields = [msgs.PointField(name=axis, offset=4 * i, datatype=msgs.PointField.FLOAT32,
+                                  count=1) for i, axis in enumerate("xyz")]
+    msg.is_bigendian = False
+    msg.point_step, msg.row_step = 12, 12 * int(xyz.shape[0])
+    msg.is_dense = True
+    msg.data = xyz.astype("<f4").tobytes()
+    return msg
