@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from depth_completion_ros.errors import InputError
+from depth_completion_ros.errors import CalibrationError, InputError
+from depth_completion_ros.geometry.camera import PinholeCamera
 
 #: encoding -> (channels, channel order that gives RGB, or None for mono)
 IMAGE_ENCODINGS: dict[str, tuple[int, tuple[int, int, int] | None]] = {
@@ -156,6 +157,19 @@ def camera_info_fields(msg: Any) -> dict[str, Any]:
             "d": np.asarray(msg.d, dtype=np.float64), "r": np.asarray(msg.r, dtype=np.float64),
             "p": np.asarray(msg.p, dtype=np.float64),
             "distortion_model": str(msg.distortion_model)}
+
+
+def camera_info_to_camera(msg: Any) -> PinholeCamera:
+    """sensor_msgs/CameraInfo -> PinholeCamera (K, D, R, P, size).
+
+    Raises:
+        InputError: zero K, empty size, or a matrix / distortion model the camera rejects.
+    """
+    fields = camera_info_fields(msg)
+    try:
+        return PinholeCamera.from_camera_info(**fields)
+    except CalibrationError as err:
+        raise InputError(f"CameraInfo: {err}") from err
 
 
 def _sensor_msgs() -> Any:

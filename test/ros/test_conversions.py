@@ -131,6 +131,19 @@ def test_camera_info_with_zero_k_is_rejected():
         conv.camera_info_fields(msg)
 
 
+def test_camera_info_to_camera_reads_p_and_k():
+    msg = SimpleNamespace(width=4, height=2, k=[2.0, 0, 2, 0, 2, 1, 0, 0, 1], d=[0.0] * 5,
+                          r=[1.0, 0, 0, 0, 1, 0, 0, 0, 1], p=[3.0, 0, 2, 0, 0, 3, 1, 0, 0, 0, 1, 0],
+                          distortion_model="plumb_bob")
+    cam = conv.camera_info_to_camera(msg)
+    assert (cam.width, cam.height) == (4, 2)
+    assert cam.intrinsics(rectified=True)[0, 0] == 3.0
+    assert cam.intrinsics(rectified=False)[0, 0] == 2.0
+    msg.distortion_model = "fisheye42"
+    with pytest.raises(InputError, match="distortion_model"):
+        conv.camera_info_to_camera(msg)
+
+
 def test_real_messages_round_trip():
     from std_msgs.msg import Header
     header = Header(frame_id="cam")
