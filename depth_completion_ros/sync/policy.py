@@ -1,0 +1,168 @@
+"""Image-driven camera / LiDAR pairing that keeps serving images when the LiDAR stops.
+
+message_filters' ApproximateTimeSynchronizer never fires once one input stops. Here every image
+is released exactly once, either paired with a cloud (completion mode) or alone (prediction
+mode), and never later than ``max_wait`` after it arrived:
+
+- clouds go into a bounded buffer (``buffer_size``, oldest dropped);
+- an image is paired with the buffered cloud whose stamp is nearest, if within ``slop``; it is
+  released at once when a cloud stamped at or after it is buffered (nothing nearer can come),
+  else it waits for a late cloud until ``max_wait`` has passed (:meth:`ImageDrivenSync.poll`);
+- when no cloud has *arrived* for ``lidar_timeout`` the image is released alone at once;
+- an image still unmatched after ``max_wait`` is released alone too (counted as ``unmatched``:
+  a steady count means the stamps of the two sensors disagree by more than ``slop``);
+- stamps going backwards (a bag looping) clear the buffer and drop any waiting image, which
+  belongs to the old run (``resets`` counts them).
+
+Stamps are message times in seconds; arrival and waiting use the ``clock`` passed in (seconds,
+the node's clock, so simulated time works), which also makes the policy testable.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Generic, TypeVar
+
+from depth_completion_ros.errors import ConfigError
+
+ImageT = TypeVar("ImageT")
+CloudT = TypeVar("CloudT")
+
+MATCHED, LIDAR_TIMEOUT, UNMATCHED = "matched", "lidar_timeout", "unmatched"
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """Timing of the pairing, seconds.
+
+    Attributes:
+        slop: largest |image stamp - cloud stamp| of a pair.
+        max_wait: longest an image waits for a late cloud after it arrived.
+        lidar_timeout: no cloud arrival for this long = LiDAR down, images go alone at once.
+        buffer_size: clouds kept.
+    """
+
+    slop: float = 0.05
+    max_wait: float = 0.1
+    lidar_timeout: float = 0.5
+    buffer_size: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("slop", "max_wait", "lidar_timeout"):
+            value = getattr(self, name)
+            if not 0.0 <= value < float("inf"):
+                raise ConfigError(f"sync {name}: expected a finite value >= 0 s, got {value!r}")
+        if self.buffer_size < 1:
+            raise ConfigError(f"sync buffer_size: expected >= 1, got {self.buffer_size!r}")
+
+
+@dataclass(frozen=True)
+class SyncedFrame(Generic[ImageT, CloudT]):
+    """An image released by the policy, with its cloud when it has one.
+
+    Attributes:
+        image: the image payload as given to :meth:`ImageDrivenSync.add_image`.
+        image_stamp: seconds.
+        cloud: the paired cloud payload, or None (prediction mode).
+        cloud_stamp: seconds, or None.
+        reason: "matched", "lidar_timeout" or "unmatched".
+    """
+
+    image: ImageT
+    image_stamp: float
+    cloud: CloudT | None
+    cloud_stamp: float | None
+    reason: str
+
+
+class ImageDrivenSync(Generic[ImageT, CloudT]):
+    """The pairing policy (not thread-safe: call it from one thread or under one lock).
+
+    Args:
+        config: timing.
+        clock: returns "now" in seconds (monotonic within a run).
+    """
+
+    def __init__(self, config: SyncConfig, clock: Callable[[], float]) -> None:
+        self.config = config
+        self._clock = clock
+        self._clouds: deque[tuple[float, CloudT]] = deque(maxlen=config.buffer_size)
+        self._waiting: tuple[float, float, ImageT] | None = None  # stamp, arrival, image
+        self._last_cloud_arrival = clock()  # start-up counts as the last sign of a LiDAR
+        self._last_image_stamp: float | None = None
+        self.resets = 0
+        self.unmatched = 0
+
+    def lidar_age(self) -> float:
+        """Seconds since the last cloud arrived (or since start when none has)."""
+        return self._clock() - self._last_cloud_arrival
+
+    def lidar_alive(self) -> bool:
+        """True while a cloud has arrived within ``lidar_timeout``."""
+        return self.lidar_age() < self.config.lidar_timeout
+
+    def add_cloud(self, stamp: float, cloud: CloudT) -> list[SyncedFrame[ImageT, CloudT]]:
+        """Buffer a cloud; returns the waiting image if this cloud completes its pairing."""
+        released: list[SyncedFrame[ImageT, CloudT]] = []
+        if self._clouds and stamp < self._clouds[-1][0]:
+            self._reset()
+        self._clouds.append((stamp, cloud))
+        self._last_cloud_arrival = self._clock()
+        if self._waiting is not None and stamp >= self._waiting[0]:
+            released.append(self._release_waiting())
+        return released
+
+    def add_image(self, stamp: float, image: ImageT) -> list[SyncedFrame[ImageT, CloudT]]:
+        """Offer an image; returns what is released now (this image and / or an older waiter)."""
+        released: list[SyncedFrame[ImageT, CloudT]] = []
+        if self._last_image_stamp is not None and stamp < self._last_image_stamp:
+            self._reset()
+        self._last_image_stamp = stamp
+        if self._waiting is not None:  # a newer image: the older one cannot wait any longer
+            released.append(self._release_waiting())
+        self._waiting = (stamp, self._clock(), image)
+        if not self.lidar_alive():
+            released.append(self._emit(None, LIDAR_TIMEOUT))
+        elif self._clouds and self._clouds[-1][0] >= stamp:
+            released.append(self._release_waiting())
+        return released
+
+    def poll(self) -> list[SyncedFrame[ImageT, CloudT]]:
+        """Release the waiting image once ``max_wait`` has passed (call it from a timer)."""
+        if self._waiting is None:
+            return []
+        if not self.lidar_alive():
+            return [self._emit(None, LIDAR_TIMEOUT)]
+        if self._clock() - self._waiting[1] >= self.config.max_wait:
+            return [self._release_waiting()]
+        return []
+
+    def _nearest(self, stamp: float) -> tuple[float, CloudT] | None:
+        """Buffered (stamp, cloud) nearest to ``stamp`` within ``slop``, or None."""
+        best = min(self._clouds, key=lambda item: abs(item[0] - stamp), default=None)
+        if best is None or abs(best[0] - stamp) > self.config.slop:
+            return None
+        return best
+
+    def _release_waiting(self) -> SyncedFrame[ImageT, CloudT]:
+        """Release the waiting image (callers check there is one) with its nearest cloud."""
+        match = self._nearest(self._waiting[0])  # type: ignore[index]
+        if match is None:
+            self.unmatched += 1
+            return self._emit(None, UNMATCHED)
+        return self._emit(match, MATCHED)
+
+    def _emit(self, match: tuple[float, CloudT] | None,
+              reason: str) -> SyncedFrame[ImageT, CloudT]:
+        stamp, _, image = self._waiting  # type: ignore[misc]
+        self._waiting = None
+        if match is None:
+            return SyncedFrame(image, stamp, None, None, reason)
+        return SyncedFrame(image, stamp, match[1], match[0], reason)
+
+    def _reset(self) -> None:
+        """Stamps went backwards: forget clouds and any waiting image (it belongs to the old run)."""
+        self.resets += 1
+        self._clouds.clear()
+        self._waiting = None
+        self._last_image_stamp = None

@@ -1,0 +1,99 @@
+"""Image-driven sync policy, table-driven with a fake clock (seconds)."""
+from __future__ import annotations
+
+import pytest
+
+from depth_completion_ros.errors import ConfigError
+from depth_completion_ros.sync.policy import ImageDrivenSync, SyncConfig
+
+CONFIG = SyncConfig(slop=0.05, max_wait=0.1, lidar_timeout=0.5, buffer_size=4)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(events):
+    """Feed (kind, clock time, stamp) events; returns the releases after each event."""
+    clock = FakeClock()
+    sync = ImageDrivenSync(CONFIG, clock)
+    out = []
+    for kind, now, stamp in events:
+        clock.now = now
+        if kind == "cloud":
+            frames = sync.add_cloud(stamp, f"c{stamp}")
+        elif kind == "image":
+            frames = sync.add_image(stamp, f"i{stamp}")
+        else:
+            frames = sync.poll()
+        out.append([(f.image_stamp, f.cloud_stamp, f.reason) for f in frames])
+    return sync, out
+
+
+CASES = {
+    "nearest cloud once a later one arrives": (
+        [("cloud", 0.01, 0.0), ("image", 0.03, 0.02), ("cloud", 0.11, 0.1)],
+        [[], [], [(0.02, 0.0, "matched")]]),
+    "late cloud within max_wait": (
+        [("cloud", 0.95, 0.9), ("image", 1.0, 1.0), ("poll", 1.03, None), ("cloud", 1.05, 1.01)],
+        [[], [], [], [(1.0, 1.01, "matched")]]),
+    "cloud already past the image: released at once": (
+        [("cloud", 1.0, 1.02), ("image", 1.01, 1.0)],
+        [[], [(1.0, 1.02, "matched")]]),
+    "max_wait passes: earlier cloud within slop": (
+        [("cloud", 0.98, 0.97), ("image", 1.0, 1.0), ("poll", 1.05, None), ("poll", 1.11, None)],
+        [[], [], [], [(1.0, 0.97, "matched")]]),
+    "max_wait passes: nothing within slop": (
+        [("cloud", 0.95, 0.2), ("image", 1.0, 1.0), ("poll", 1.05, None), ("poll", 1.11, None)],
+        [[], [], [], [(1.0, None, "unmatched")]]),
+    "no LiDAR yet: image released at once": (
+        [("image", 1.0, 1.0)],
+        [[(1.0, None, "lidar_timeout")]]),
+    "LiDAR stops then returns": (
+        [("cloud", 0.1, 0.1), ("image", 0.12, 0.1), ("image", 0.7, 0.7), ("cloud", 1.0, 1.0),
+         ("image", 1.02, 0.99), ("cloud", 1.1, 1.1)],
+        [[], [(0.1, 0.1, "matched")], [(0.7, None, "lidar_timeout")], [],
+         [(0.99, 1.0, "matched")], []]),
+    "LiDAR dies while an image waits": (
+        [("cloud", 0.0, 0.0), ("image", 0.45, 0.45), ("poll", 0.5, None)],
+        [[], [], [(0.45, None, "lidar_timeout")]]),
+    "a newer image releases the waiting one": (
+        [("cloud", 0.98, 0.97), ("image", 1.0, 1.0), ("image", 1.05, 1.05)],
+        [[], [], [(1.0, 0.97, "matched")]]),
+    "stamps going backwards reset the buffer": (
+        [("cloud", 0.0, 5.0), ("image", 0.01, 5.0), ("cloud", 0.1, 0.0), ("image", 0.11, 0.0)],
+        [[], [(5.0, 5.0, "matched")], [], [(0.0, 0.0, "matched")]]),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_policy_table(name):
+    events, expected = CASES[name]
+    assert run(events)[1] == expected
+
+
+def test_buffer_is_bounded_and_counters_count():
+    events = [("cloud", 0.01 * i, 0.01 * i) for i in range(10)]
+    events += [("image", 0.1, 0.0), ("poll", 0.25, None)]
+    sync, out = run(events)
+    assert out[-2] == [(0.0, None, "unmatched")]  # cloud 0.0 left the 4-cloud buffer long ago
+    assert sync.unmatched == 1 and sync.resets == 0
+    sync, _ = run([("image", 0.0, 2.0), ("image", 0.1, 1.0)])
+    assert sync.resets == 1
+
+
+def test_lidar_age_follows_the_clock():
+    sync, _ = run([("cloud", 2.0, 2.0)])
+    sync._clock.now = 2.3
+    assert sync.lidar_age() == pytest.approx(0.3) and sync.lidar_alive()
+
+
+@pytest.mark.parametrize("kwargs", [{"slop": -1.0}, {"max_wait": float("inf")},
+                                    {"lidar_timeout": float("nan")}, {"buffer_size": 0}])
+def test_bad_config_is_rejected(kwargs):
+    with pytest.raises(ConfigError):
+        SyncConfig(**kwargs)
