@@ -1,0 +1,148 @@
+"""LiDAR points -> sparse depth image (z-buffer, nearest wins), and depth image -> 3D points.
+
+Conventions (see docs/ARCHITECTURE.md): a point lands in pixel ``(floor(x / z), floor(y / z))``;
+its depth is the third row of ``P @ [X; 1]`` on the rectified path (optical-frame z, metres) and
+the optical-frame z on the raw path. Points with depth <= ``min_depth``, outside the image, or
+with a NaN / inf coordinate are dropped (never an error: real clouds carry NaN padding).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from depth_completion_ros.errors import InputError
+from depth_completion_ros.geometry.camera import PinholeCamera
+
+
+class ProjectedPoints(NamedTuple):
+    """Points that landed in the image, in input order.
+
+    Attributes:
+        u: (M,) int64 pixel column.
+        v: (M,) int64 pixel row.
+        depth: (M,) float32 depth in metres.
+        index: (M,) int64 index of each point in the input cloud.
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    depth: np.ndarray
+    index: np.ndarray
+
+
+def check_points(points: np.ndarray, name: str = "points") -> np.ndarray:
+    """Return the (N, 3) xyz view of an (N, >=3) cloud, or raise InputError naming the field."""
+    points = np.asarray(points)
+    if points.ndim != 2 or points.shape[1] < 3:
+        raise InputError(f"{name}: expected an (N, >=3) array of x, y, z, got shape {points.shape}")
+    if not np.issubdtype(points.dtype, np.number):
+        raise InputError(f"{name}: expected a numeric array, got dtype {points.dtype}")
+    return points[:, :3]
+
+
+def check_transform(matrix: np.ndarray, name: str = "lidar_to_camera") -> np.ndarray:
+    """Return a finite (4, 4) float64 transform, or raise InputError."""
+    mat = np.asarray(matrix, dtype=np.float64)
+    if mat.shape != (4, 4) or not np.all(np.isfinite(mat)):
+        raise InputError(f"{name}: expected a finite 4x4 matrix, got shape {mat.shape}")
+    return mat
+
+
+def project_points(points: np.ndarray, lidar_to_camera: np.ndarray, camera: PinholeCamera, *,
+                   rectified: bool = True, min_depth: float = 0.1) -> ProjectedPoints:
+    """Project LiDAR points into the camera image.
+
+    Args:
+        points: (N, >=3) x, y, z in metres in the LiDAR frame (extra columns ignored).
+        lidar_to_camera: (4, 4) LiDAR -> camera optical frame (rectified frame when ``rectified``).
+        camera: Target camera; ``P`` is used when ``rectified``, else ``K`` and ``D``.
+        rectified: Project with ``P`` (rectified image) or with ``K`` + ``D`` (raw image).
+        min_depth: Points at or below this depth (metres) are dropped.
+
+    Returns:
+        The points inside the image with their pixel, depth and input index.
+    """
+    xyz = check_points(points)
+    T = check_transform(lidar_to_camera)
+    M = camera.P @ T if rectified else T[:3]
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN / inf points: dropped below
+        depth = xyz @ M[2, :3] + M[2, 3]
+    keep = np.flatnonzero(depth > min_depth)  # NaN compares False: dropped here
+    sel, depth = xyz[keep].astype(np.float64), depth[keep]
+    if rectified:
+        inv = 1.0 / depth
+        x = (sel @ M[0, :3] + M[0, 3]) * inv
+        y = (sel @ M[1, :3] + M[1, 3]) * inv
+    else:
+        x, y = _distort(sel @ M[:, :3].T + M[:, 3], camera)
+    ok = (x >= 0) & (x < camera.width) & (y >= 0) & (y < camera.height)
+    return ProjectedPoints(x[ok].astype(np.int64), y[ok].astype(np.int64),
+                           depth[ok].astype(np.float32), keep[ok])
+
+
+def _distort(cam_points: np.ndarray, camera: PinholeCamera) -> tuple[np.ndarray, np.ndarray]:
+    """Raw-image coordinates of (M, 3) optical-frame points (z > 0) through K and D (OpenCV)."""
+    if len(cam_points) == 0:
+        return np.zeros(0), np.zeros(0)
+    zero = np.zeros(3)
+    obj = np.ascontiguousarray(cam_points.reshape(-1, 1, 3))
+    if camera.distortion_model == "equidistant":
+        D = camera.D if camera.D.size else np.zeros(4)
+        img, _ = cv2.fisheye.projectPoints(obj, zero, zero, camera.K, D)
+    else:
+        img, _ = cv2.projectPoints(obj, zero, zero, camera.K, camera.D if camera.D.size else None)
+    img = img.reshape(-1, 2)
+    return img[:, 0], img[:, 1]
+
+
+def project_to_depth(points: np.ndarray, lidar_to_camera: np.ndarray, camera: PinholeCamera, *,
+                     rectified: bool = True, min_depth: float = 0.1) -> np.ndarray:
+    """Render LiDAR points into an (H, W) float32 sparse depth image (metres, 0 = none).
+
+    Where several points fall in one pixel the nearest wins. Arguments as :func:`project_points`.
+
+    Example:
+        >>> cam = PinholeCamera(4, 4, np.array([[2.0, 0, 2], [0, 2, 2], [0, 0, 1]]))
+        >>> d = project_to_depth(np.array([[0.0, 0, 5], [0, 0, 3]]), np.eye(4), cam)
+        >>> float(d[2, 2])
+        3.0
+    """
+    proj = project_points(points, lidar_to_camera, camera, rectified=rectified,
+                          min_depth=min_depth)
+    return zbuffer(proj, camera.height, camera.width)
+
+
+def zbuffer(proj: ProjectedPoints, height: int, width: int) -> np.ndarray:
+    """(H, W) float32 depth image keeping the nearest of the points that share a pixel."""
+    out = np.zeros(height * width, np.float32)
+    order = np.argsort(proj.depth)[::-1]  # far first, so the nearest is assigned last and wins
+    out[proj.v[order] * width + proj.u[order]] = proj.depth[order]
+    return out.reshape(height, width)
+
+
+def unproject_depth(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Back-project a depth image through the centre of each pixel.
+
+    Args:
+        depth: (H, W) depth in metres; 0, negative or NaN = no measurement.
+        K: (3, 3) intrinsics (``camera.intrinsics()``); a stereo baseline in P is not applied.
+
+    Returns:
+        (H, W, 3) float32 optical-frame x, y, z in metres, NaN where there is no measurement.
+        Pixel ``(u, v)`` is read at ``(u + 0.5, v + 0.5)``, so re-projecting lands in the same pixel.
+    """
+    depth = np.asarray(depth, dtype=np.float64)
+    K = np.asarray(K, dtype=np.float64)
+    if depth.ndim != 2:
+        raise InputError(f"depth: expected an (H, W) image, got shape {depth.shape}")
+    if K.shape != (3, 3) or K[0, 0] == 0 or K[1, 1] == 0:
+        raise InputError(f"K: expected a (3, 3) matrix with non-zero focal lengths, got {K.tolist()}")
+    h, w = depth.shape
+    z = np.where(depth > 0, depth, np.nan)
+    u = (np.arange(w) + 0.5 - K[0, 2])[None, :]
+    v = (np.arange(h) + 0.5 - K[1, 2])[:, None]
+    y = v * z / K[1, 1]
+    x = (u * z - K[0, 1] * y) / K[0, 0]
+    return np.stack([x, y, z], axis=-1).astype(np.float32)
