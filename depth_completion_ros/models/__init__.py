@@ -1,0 +1,14 @@
+"""Completion / prediction models behind one registry.
+
+Each model module is imported here explicitly, so importing this package registers every model;
+nothing depends on an import side effect elsewhere.
+"""
+from __future__ import annotations
+
+from depth_completion_ros.models import classical, ip_basic, nearest  # noqa: F401  (register)
+from depth_completion_ros.models.base import CompletionOutput, DepthModel, ModelCapabilities
+from depth_completion_ros.models.registry import (
+    ModelEntry, get_entry, get_model, list_models, load_preset, register_model)
+
+__all__ = ["CompletionOutput", "DepthModel", "ModelCapabilities", "ModelEntry", "get_entry",
+           "get_model", "list_models", "load_preset", "register_model"]

@@ -61,3 +61,36 @@ class DepthModel(Protocol):
 
     def predict(self, rgb: np.ndarray, sparse_depth: np.ndarray | None,
                 K: np.ndarray) -> CompletionOutput: ...
+
+
+def check_inputs(rgb: np.ndarray | None, sparse_depth: np.ndarray | None, K: np.ndarray,
+                 *, model: str) -> tuple[int, int]:
+    """Check the arrays of a ``predict`` call; returns (H, W).
+
+    Args:
+        rgb: (H, W, 3) uint8, or None for depth-only models.
+        sparse_depth: (H, W) float metres, 0 = none, or None.
+        K: (3, 3) intrinsics.
+        model: name used in error messages.
+
+    Raises:
+        InputError: naming the model, the argument and the offending shape / dtype.
+    """
+    from depth_completion_ros.errors import InputError
+
+    if rgb is None and sparse_depth is None:
+        raise InputError(f"model {model!r}: needs an RGB image or a sparse depth, got neither")
+    if rgb is not None and (rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8):
+        raise InputError(f"model {model!r}: rgb must be (H, W, 3) uint8, "
+                         f"got {rgb.shape} {rgb.dtype}")
+    if sparse_depth is not None:
+        if sparse_depth.ndim != 2 or sparse_depth.dtype.kind != "f":
+            raise InputError(f"model {model!r}: sparse_depth must be (H, W) float, "
+                             f"got {sparse_depth.shape} {sparse_depth.dtype}")
+        if rgb is not None and sparse_depth.shape != rgb.shape[:2]:
+            raise InputError(f"model {model!r}: sparse_depth shape {sparse_depth.shape} "
+                             f"differs from rgb {rgb.shape[:2]}")
+    if np.shape(K) != (3, 3):
+        raise InputError(f"model {model!r}: K must be (3, 3), got {np.shape(K)}")
+    shape = sparse_depth.shape if sparse_depth is not None else rgb.shape[:2]
+    return int(shape[0]), int(shape[1])

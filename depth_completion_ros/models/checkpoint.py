@@ -1,0 +1,157 @@
+"""One-file checkpoints: weights plus the metadata needed to trust them, loaded strictly.
+
+A checkpoint is ``torch.save`` of a plain dict (so it loads with ``weights_only=True``)::
+
+    {"format": "depth_completion_ros.checkpoint", "format_version": 1,
+     "model": "nlspn", "config": {...}, "training_data": "...", "protocol": "...",
+     "input_crop": [1216, 352], "metrics": {"rmse_m": ...}, "data_license": "CC BY-NC-SA 3.0",
+     "state_dict": {name: tensor}}
+
+The loader checks the marker and version, the model name, then every key and shape of the
+state dict and raises :class:`~depth_completion_ros.errors.CheckpointError` listing exactly what
+is missing, unexpected or of the wrong shape. There is no ``strict=False`` path.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from depth_completion_ros.errors import CheckpointError
+
+FORMAT_MARKER = "depth_completion_ros.checkpoint"
+FORMAT_VERSION = 1
+_META_KEYS = ("model", "config", "training_data", "protocol", "input_crop", "metrics",
+              "data_license")
+
+
+@dataclass(frozen=True)
+class CheckpointMeta:
+    """What a checkpoint says about itself.
+
+    Attributes:
+        model: registry name of the model the weights belong to.
+        config: the model config (plain mapping) the weights were trained with.
+        training_data: data set(s) and split, e.g. "KITTI raw 2011_09_26_drive_0009 frames 0-50".
+        protocol: training / evaluation protocol, e.g. "held-out beams 64->32".
+        input_crop: (width, height) pixels of the network input crop, or None.
+        metrics: measured scores, name -> value (units in the name, e.g. "rmse_m").
+        data_license: license of the training data (weights inherit it).
+        format_version: checkpoint format version.
+    """
+
+    model: str
+    config: dict[str, Any] = field(default_factory=dict)
+    training_data: str = ""
+    protocol: str = ""
+    input_crop: tuple[int, int] | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    data_license: str = ""
+    format_version: int = FORMAT_VERSION
+
+
+def save_checkpoint(path: str | Path, module: nn.Module, meta: CheckpointMeta) -> Path:
+    """Write ``module``'s weights and ``meta`` to one file; returns the path."""
+    path = Path(path)
+    payload = {key: getattr(meta, key) for key in _META_KEYS}
+    payload["input_crop"] = list(meta.input_crop) if meta.input_crop else None
+    payload.update(format=FORMAT_MARKER, format_version=FORMAT_VERSION,
+                   state_dict={k: v.detach().cpu() for k, v in module.state_dict().items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, path)
+    return path
+
+
+def read_checkpoint(path: str | Path) -> tuple[CheckpointMeta, dict[str, torch.Tensor]]:
+    """Read and validate a checkpoint file's structure (not yet against a model).
+
+    Raises:
+        CheckpointError: missing, unreadable / truncated, not a checkpoint, wrong version,
+            malformed metadata.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises RuntimeError / UnpicklingError / EOFError ...
+        raise CheckpointError(f"checkpoint {path} is unreadable (truncated or not a torch "
+                              f"file): {err}") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_MARKER:
+        raise CheckpointError(f"{path} is not a depth_completion_ros checkpoint "
+                              f"(no 'format': {FORMAT_MARKER!r})")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {path}: format_version "
+                              f"{payload.get('format_version')!r}, this code reads "
+                              f"{FORMAT_VERSION}")
+    return _meta_from_payload(payload, path), _state_from_payload(payload, path)
+
+
+def _meta_from_payload(payload: dict[str, Any], path: Path) -> CheckpointMeta:
+    missing = [key for key in _META_KEYS if key not in payload]
+    if missing:
+        raise CheckpointError(f"checkpoint {path}: metadata key(s) missing: {missing}")
+    crop = payload["input_crop"]
+    try:
+        return CheckpointMeta(
+            model=str(payload["model"]), config=dict(payload["config"]),
+            training_data=str(payload["training_data"]), protocol=str(payload["protocol"]),
+            input_crop=tuple(int(v) for v in crop) if crop else None,
+            metrics={str(k): float(v) for k, v in dict(payload["metrics"]).items()},
+            data_license=str(payload["data_license"]), format_version=FORMAT_VERSION)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"checkpoint {path}: malformed metadata: {err}") from err
+
+
+def _state_from_payload(payload: dict[str, Any], path: Path) -> dict[str, torch.Tensor]:
+    state = payload.get("state_dict")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                              for v in state.values()):
+        raise CheckpointError(f"checkpoint {path}: 'state_dict' is not a name -> tensor mapping")
+    return state
+
+
+def check_state_dict(module: nn.Module, state: dict[str, torch.Tensor], *, source: str) -> None:
+    """Raise CheckpointError listing missing, unexpected and shape-mismatched keys (if any)."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = [f"{key}: checkpoint {tuple(state[key].shape)} vs model "
+              f"{tuple(expected[key].shape)}"
+              for key in sorted(set(expected) & set(state))
+              if state[key].shape != expected[key].shape]
+    problems = [f"{label}: {items}" for label, items in
+                (("missing keys", missing), ("unexpected keys", unexpected),
+                 ("shape mismatches", shapes)) if items]
+    if problems:
+        raise CheckpointError(f"{source} does not match the model: " + "; ".join(problems))
+
+
+def load_checkpoint(path: str | Path, module: nn.Module, *, model_name: str) -> CheckpointMeta:
+    """Load a checkpoint into ``module`` strictly; returns its metadata.
+
+    Args:
+        path: checkpoint file.
+        module: the network to fill (same architecture as when saved).
+        model_name: registry name the checkpoint must declare.
+
+    Raises:
+        CheckpointError: see :func:`read_checkpoint` and :func:`check_state_dict`; also when
+            the checkpoint belongs to another model.
+    """
+    meta, state = read_checkpoint(path)
+    if meta.model != model_name:
+        raise CheckpointError(f"checkpoint {path} is for model {meta.model!r}, "
+                              f"not {model_name!r}")
+    check_state_dict(module, state, source=f"checkpoint {path}")
+    module.load_state_dict(state, strict=True)
+    return meta
+
+
+def meta_as_dict(meta: CheckpointMeta) -> dict[str, Any]:
+    """Metadata as a plain dict (for model cards and reports)."""
+    return dataclasses.asdict(meta)

@@ -1,0 +1,200 @@
+"""One explicit registry of completion models: register by name, list, build with a typed config.
+
+Every model module registers itself when :mod:`depth_completion_ros.models` is imported (that
+package imports each model module explicitly), so ``get_model("classical")`` never depends on an
+import side effect elsewhere. Configs are frozen dataclasses built from plain mappings (YAML
+presets, ROS parameters) with unknown keys rejected.
+
+Example:
+    >>> from depth_completion_ros.models import get_model, list_models
+    >>> "classical" in [entry.name for entry in list_models()]
+    True
+    >>> get_model("classical").capabilities.needs_lidar
+    True
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from depth_completion_ros.errors import ConfigError, ModelError
+from depth_completion_ros.models.base import DepthModel, ModelCapabilities
+
+#: Precisions a caller may request; learning-free models ignore the choice.
+PRECISIONS = ("fp32", "fp16", "bf16")
+#: Devices a caller may request ("auto" = CUDA when available, else CPU).
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ModelFactory(Protocol):
+    """Builds a model from its typed config; ``checkpoint`` is None for learning-free models."""
+
+    def __call__(self, config: Any, *, checkpoint: Path | None, device: str,
+                 precision: str) -> DepthModel: ...
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One registered model.
+
+    Attributes:
+        name: registry name (``get_model(name)``).
+        factory: builds the model (see :class:`ModelFactory`).
+        config_cls: frozen dataclass of the model's config; all fields have defaults.
+        capabilities: needs LiDAR / RGB-only capable / needs GPU.
+        default_checkpoint: file name under ``models/`` used when no checkpoint is given, or None.
+        description: one line for ``depth-completion models``.
+    """
+
+    name: str
+    factory: ModelFactory
+    config_cls: type
+    capabilities: ModelCapabilities
+    default_checkpoint: str | None
+    description: str
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register_model(name: str, *, factory: Callable[..., DepthModel], config_cls: type,
+                   capabilities: ModelCapabilities, default_checkpoint: str | None = None,
+                   description: str) -> ModelEntry:
+    """Add a model to the registry.
+
+    Raises:
+        ModelError: ``name`` is already registered, or ``config_cls`` is not a frozen dataclass.
+    """
+    if name in _REGISTRY:
+        raise ModelError(f"model {name!r} is already registered")
+    params = getattr(config_cls, "__dataclass_params__", None)
+    if params is None or not params.frozen:
+        raise ModelError(f"config of model {name!r} must be a frozen dataclass, "
+                         f"got {config_cls!r}")
+    entry = ModelEntry(name, factory, config_cls, capabilities, default_checkpoint, description)
+    _REGISTRY[name] = entry
+    return entry
+
+
+def list_models() -> list[ModelEntry]:
+    """All registered models, sorted by name."""
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def get_entry(name: str) -> ModelEntry:
+    """The registry entry of ``name``; ModelError listing the valid names when unknown."""
+    try:
+        return _REGISTRY[name]
+    except KeyError as err:
+        raise ModelError(f"unknown model {name!r}; registered models: "
+                         f"{', '.join(sorted(_REGISTRY)) or '(none)'}") from err
+
+
+def get_model(name: str, config: Mapping[str, Any] | None = None, *,
+              checkpoint: str | Path | None = None, device: str = "auto",
+              precision: str = "fp32") -> DepthModel:
+    """Build the model ``name`` with its typed config.
+
+    Args:
+        name: a registered model name.
+        config: overrides of the model's config fields; unknown keys raise ConfigError.
+        checkpoint: weights file; None = the entry's default checkpoint (if any).
+        device: "auto", "cpu" or "cuda" (torch models fall back to CPU with a note).
+        precision: "fp32", "fp16" or "bf16" (half precision only on CUDA).
+
+    Raises:
+        ModelError: unknown name, device or precision. ConfigError: bad config.
+        CheckpointError: the checkpoint is missing or does not match the model.
+    """
+    entry = get_entry(name)
+    if device not in DEVICES:
+        raise ModelError(f"device must be one of {DEVICES}, got {device!r}")
+    if precision not in PRECISIONS:
+        raise ModelError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    cfg = build_config(entry.config_cls, config or {}, source=f"config of model {name!r}")
+    ckpt = _resolve_checkpoint(entry, checkpoint)
+    return entry.factory(cfg, checkpoint=ckpt, device=device, precision=precision)
+
+
+def _resolve_checkpoint(entry: ModelEntry, checkpoint: str | Path | None) -> Path | None:
+    if checkpoint is not None:
+        return Path(checkpoint)
+    if entry.default_checkpoint is None:
+        return None
+    from depth_completion_ros.paths import models_dir
+    return models_dir() / entry.default_checkpoint
+
+
+def build_config(config_cls: type, values: Mapping[str, Any], *, source: str) -> Any:
+    """Frozen dataclass ``config_cls`` from a mapping; unknown keys and wrong types rejected.
+
+    Lists become tuples and ints are accepted for float fields (YAML writes ``1`` for ``1.0``).
+
+    Raises:
+        ConfigError: naming ``source``, the key and the valid keys or the expected type.
+    """
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{source}: expected a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {unknown}; valid keys: {sorted(fields)}")
+    defaults = config_cls()
+    kwargs = {key: _coerce(value, getattr(defaults, key), f"{source}: key {key!r}")
+              for key, value in values.items()}
+    try:
+        return dataclasses.replace(defaults, **kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{source}: {err}") from err
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    """``value`` converted to the type of the field's default, or ConfigError."""
+    if isinstance(value, list):
+        value = tuple(value)
+    if default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+    elif isinstance(value, bool):
+        pass  # a bool is not accepted for a numeric field
+    elif isinstance(default, float) and isinstance(value, (int, float)):
+        return float(value)
+    elif isinstance(value, type(default)):
+        return value
+    raise ConfigError(f"{where}: expected {type(default).__name__}, got {value!r}")
+
+
+def load_preset(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """Read a model preset YAML: ``model: NAME`` and an optional ``config:`` mapping.
+
+    The config is validated against the model's config class before it is returned.
+
+    Returns:
+        (model name, config mapping) ready for :func:`get_model`.
+
+    Raises:
+        ConfigError: unreadable file, unknown top-level keys or bad config values.
+        ModelError: the preset names an unregistered model.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"cannot read model preset {path}: {err}") from err
+    if not isinstance(data, dict) or "model" not in data:
+        raise ConfigError(f"model preset {path}: expected a mapping with a 'model' key")
+    unknown = sorted(set(data) - {"model", "config", "description"})
+    if unknown:
+        raise ConfigError(f"model preset {path}: unknown key(s) {unknown}; "
+                          f"valid keys: ['config', 'description', 'model']")
+    config = dict(data.get("config") or {})
+    entry = get_entry(str(data["model"]))
+    build_config(entry.config_cls, config, source=f"model preset {path}")
+    return entry.name, config
