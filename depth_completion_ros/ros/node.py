@@ -1,0 +1,296 @@
+"""depth_completion_node: camera + LiDAR -> dense metric depth and confidence.
+
+Inputs ``image``, ``camera_info``, ``points``; outputs ``depth``, ``depth/camera_info``,
+``confidence``, ``depth_mm``, ``sparse_depth``, ``depth_color``, ``points_dense`` (all relative,
+remappable) and ``/diagnostics``. Callbacks only decode, pair (sync policy) and hand the newest
+frame to a worker thread; inference never runs on the executor. Bad input is logged (throttled
+per kind), counted in diagnostics and skipped.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+from depth_completion_ros.errors import (ConfigError, DepthCompletionError, InputError,
+                                         ModelError)
+from depth_completion_ros.models.registry import list_models
+from depth_completion_ros.pipeline import DepthPipeline
+from depth_completion_ros.ros import compat
+from depth_completion_ros.ros.conversions import (camera_info_to_camera, cloud_to_points,
+                                                  image_to_rgb, stamp_to_seconds)
+from depth_completion_ros.ros.diagnostics import NodeStats, to_diagnostic_array
+from depth_completion_ros.ros.model_slot import ModelKey, ModelSlot
+from depth_completion_ros.ros.outputs import OutputPublishers
+from depth_completion_ros.ros.params import PARAMETERS, NodeSettings, check_settings
+from depth_completion_ros.sync.policy import ImageDrivenSync, SyncConfig, SyncedFrame
+from depth_completion_ros.sync.worker import LatestWorker
+
+LOG_EVERY_S = 2.0  # throttle of the bad-input log line, per kind
+POLL_PERIOD_S = 0.02  # resolution of max_wait
+
+
+def make_qos(kind: str, depth: int) -> QoSProfile:
+    """QoS named by a parameter: sensor_data (best effort, volatile), reliable or best_effort."""
+    if kind == "sensor_data":
+        qos = QoSProfile(depth=depth)
+        qos.reliability, qos.durability = (qos_profile_sensor_data.reliability,
+                                           qos_profile_sensor_data.durability)
+        return qos
+    reliability = ReliabilityPolicy.RELIABLE if kind == "reliable" else \
+        ReliabilityPolicy.BEST_EFFORT
+    return QoSProfile(depth=depth, reliability=reliability)
+
+
+def model_key(settings: NodeSettings) -> ModelKey:
+    """The parameters whose change reloads the models."""
+    return ModelKey(settings.model, settings.checkpoint, settings.device, settings.precision,
+                    settings.dropout_model)
+
+
+def sync_config(settings: NodeSettings) -> SyncConfig:
+    """Timing of the sync policy from the parameters."""
+    return SyncConfig(slop=settings.slop, max_wait=settings.max_wait,
+                      lidar_timeout=settings.lidar_timeout)
+
+
+def _descriptor(name: str) -> ParameterDescriptor:
+    description, allowed, read_only = PARAMETERS[name]
+    desc = ParameterDescriptor(name=name, description=description, read_only=read_only)
+    if allowed and isinstance(allowed[0], str):
+        desc.additional_constraints = f"one of {list(allowed)}"
+    elif allowed and isinstance(allowed[0], int) and isinstance(allowed[1], int):
+        desc.integer_range = [IntegerRange(from_value=allowed[0], to_value=allowed[1], step=1)]
+    elif allowed:
+        desc.floating_point_range = [FloatingPointRange(from_value=float(allowed[0]),
+                                                        to_value=float(allowed[1]), step=0.0)]
+    return desc
+
+
+class DepthCompletionNode(Node):
+    """The node; see the module docstring. Raises ConfigError on invalid start-up parameters."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("depth_completion_node", **kwargs)
+        defaults = NodeSettings()
+        for name in PARAMETERS:
+            value = getattr(defaults, name)
+            self.declare_parameter(name, Parameter.Type.DOUBLE_ARRAY
+                                   if name == "lidar_to_camera" else value, _descriptor(name))
+        self.settings = self._read_settings()
+        reason = check_settings(self.settings, [m.name for m in list_models()])
+        if reason:
+            raise ConfigError(f"node parameters: {reason}")
+        self.stats = NodeStats()
+        self._lock = threading.Lock()
+        self._last_log: dict[str, float] = {}
+        self._camera_info: Any = None
+        self._camera: tuple[Any, Any] = (None, None)  # (CameraInfo msg, PinholeCamera)
+        self.models = ModelSlot(on_result=self._on_model_loaded)
+        self.models.load_now(model_key(self.settings))
+        self.sync: ImageDrivenSync[Any, Any] = ImageDrivenSync(sync_config(self.settings),
+                                                               self._now)
+        self._tf_lookup = compat.make_tf_lookup(self) if not self.settings.lidar_to_camera \
+            else None
+        self._setup_topics()
+        self.worker: LatestWorker[SyncedFrame[Any, Any]] = LatestWorker(
+            self._process, on_error=self._frame_failed)
+        self.create_timer(POLL_PERIOD_S, self._poll)
+        self.create_timer(1.0, self._publish_diagnostics)
+        self.add_on_set_parameters_callback(self._validate)
+        self.add_post_set_parameters_callback(self._apply)
+        self.get_logger().info(f"serving model {self.settings.model!r}; optional ROS packages: "
+                               f"{compat.available()}")
+        if self.settings.transform() is None and self._tf_lookup is None:
+            self.get_logger().warning("lidar_to_camera is unset and tf2_ros is not importable: "
+                                      "clouds cannot be projected (set lidar_to_camera)")
+
+    def _setup_topics(self) -> None:
+        s = self.settings
+        qos_in = make_qos(s.input_qos, s.qos_depth)
+        self.outputs = OutputPublishers(self, make_qos(s.output_qos, s.qos_depth))
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_subscription(Image, "image", self._on_image, qos_in)
+        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos_in)
+        self.create_subscription(PointCloud2, "points", self._on_points, qos_in)
+
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _read_settings(self) -> NodeSettings:
+        return NodeSettings.from_mapping({n: self.get_parameter(n).value for n in PARAMETERS})
+
+    # --- parameters -------------------------------------------------------------------------
+    def _validate(self, params: list[Parameter]) -> SetParametersResult:
+        """On-set callback: reject a change with its reason (unknown model, bad range ...)."""
+        values = {n: self.get_parameter(n).value for n in PARAMETERS}
+        values.update({p.name: p.value for p in params})
+        try:
+            reason = check_settings(NodeSettings.from_mapping(values),
+                                    [m.name for m in list_models()])
+        except (ConfigError, TypeError, ValueError) as err:
+            reason = str(err)
+        return SetParametersResult(successful=reason is None, reason=reason or "")
+
+    def _apply(self, params: list[Parameter]) -> None:
+        """Post-set callback: new timing / transform at once, models reloaded in the background."""
+        self.settings = self._read_settings()
+        with self._lock:
+            if sync_config(self.settings) != self.sync.config:
+                self.sync = ImageDrivenSync(sync_config(self.settings), self._now)
+        self.models.request(model_key(self.settings))
+
+    def _on_model_loaded(self, key: ModelKey, err: Exception | None) -> None:
+        if err is None:
+            self.get_logger().info(f"model {key.model!r} loaded and serving")
+        else:
+            self.get_logger().error(f"loading model {key.model!r} failed, the previous model "
+                                    f"keeps serving: {err}")
+
+    # --- callbacks (executor thread: no inference here) ---------------------------------------
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        self._camera_info = msg
+
+    def _on_image(self, msg: Image) -> None:
+        with self._lock:
+            resets = self.sync.resets
+            frames = self.sync.add_image(stamp_to_seconds(msg.header.stamp),
+                                         (msg, time.monotonic()))
+            self._note_reset(resets, "image")
+        for frame in frames:
+            self.worker.submit(frame)
+
+    def _on_points(self, msg: PointCloud2) -> None:
+        try:
+            cloud = cloud_to_points(msg)
+        except InputError as err:
+            self._bad_input("points", err)
+            return
+        with self._lock:
+            resets = self.sync.resets
+            frames = self.sync.add_cloud(stamp_to_seconds(msg.header.stamp),
+                                         (cloud.xyz, msg.header.frame_id))
+            self._note_reset(resets, "points")
+        for frame in frames:
+            self.worker.submit(frame)
+
+    def _poll(self) -> None:
+        with self._lock:
+            frames = self.sync.poll()
+        for frame in frames:
+            self.worker.submit(frame)
+
+    def _note_reset(self, before: int, topic: str) -> None:
+        if self.sync.resets != before:
+            self._bad_input("stamps_backwards", InputError(
+                f"{topic} stamps went backwards (bag loop?): cloud buffer reset"))
+
+    def _bad_input(self, kind: str, err: Exception) -> None:
+        """Count, and log at most every LOG_EVERY_S per kind; the frame is skipped."""
+        self.stats.record_error(kind, f"{kind}: {err}")
+        now = time.monotonic()
+        if now - self._last_log.get(kind, -np.inf) >= LOG_EVERY_S:
+            self._last_log[kind] = now
+            self.get_logger().warning(f"skipped ({kind}): {err}")
+
+    # --- worker thread -----------------------------------------------------------------------
+    def _process(self, frame: SyncedFrame[Any, Any]) -> None:
+        msg, arrival = frame.image
+        settings, models = self.settings, self.models.current
+        try:
+            camera = self._camera_model()
+        except InputError as err:
+            self._bad_input("camera_info", err)
+            return
+        try:
+            rgb = image_to_rgb(msg)
+            points, transform = self._points_and_transform(frame, msg, settings)
+            pipeline = DepthPipeline(models.model, transform, use_rectified=settings.use_rectified,
+                                     min_depth=settings.min_depth, max_depth=settings.max_depth,
+                                     dropout_model=models.dropout_model)
+            result = pipeline.process(rgb, camera, points)
+        except ModelError as err:
+            self.stats.record_unserved(str(err))
+            self._bad_input("unserved", err)
+            return
+        except DepthCompletionError as err:
+            self._bad_input("image", err)
+            return
+        self.outputs.publish(result, msg.header, self._camera[0],
+                             camera.intrinsics(rectified=settings.use_rectified), settings)
+        self.stats.record_frame(time.monotonic(), result.mode, result.model_name,
+                                1e3 * (time.monotonic() - arrival), result.points_in_view,
+                                result.density)
+
+    def _camera_model(self) -> Any:
+        info = self._camera_info
+        if info is None:
+            raise InputError("camera_info: none received yet")
+        if self._camera[0] is not info:
+            self._camera = (info, camera_info_to_camera(info))
+        return self._camera[1]
+
+    def _points_and_transform(self, frame: SyncedFrame[Any, Any], image: Image,
+                              settings: NodeSettings) -> tuple[np.ndarray | None, np.ndarray]:
+        """Paired points (or None) and the LiDAR -> camera transform (parameter, else tf2)."""
+        transform = settings.transform()
+        if frame.cloud is None:
+            return None, np.eye(4) if transform is None else transform
+        xyz, cloud_frame = frame.cloud
+        if transform is None:
+            if self._tf_lookup is None:
+                raise InputError("lidar_to_camera is unset and tf2_ros is not importable")
+            transform = self._tf_lookup(image.header.frame_id, cloud_frame, image.header.stamp)
+        return xyz, transform
+
+    def _frame_failed(self, frame: SyncedFrame[Any, Any], err: BaseException) -> None:
+        self.stats.record_error("internal", repr(err))
+        self.get_logger().error(f"frame failed unexpectedly: {err!r}")
+
+    def _publish_diagnostics(self) -> None:
+        with self._lock:
+            lidar_age = self.sync.lidar_age()
+        current = self.models.current
+        snap = self.stats.snapshot(time.monotonic(), device=self.settings.device,
+                                   lidar_age_s=lidar_age, dropped=self.worker.dropped,
+                                   model_error=self.models.last_error or "",
+                                   model=current.model.name if current else "")
+        self.diagnostics_pub.publish(to_diagnostic_array(
+            snap, f"{self.get_name()}: depth completion", self.settings.device,
+            self.get_clock().now().to_msg()))
+
+    def destroy_node(self) -> None:
+        """Stop the worker and the model loader, then the node."""
+        self.worker.stop()
+        self.models.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    """Console entry point ``depth_completion_node``; returns the process exit status."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = DepthCompletionNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except DepthCompletionError as err:
+        rclpy.logging.get_logger("depth_completion_node").fatal(str(err))
+        return 1
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

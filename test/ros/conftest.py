@@ -1,0 +1,197 @@
+"""A real rclpy context for node tests: the node under test, a feeder node and output collectors.
+
+Each test process uses its own ROS_DOMAIN_ID (from its pid), localhost-only discovery and the
+package's Fast DDS profile, so parallel test runs do not cross-talk.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+import pytest
+
+from depth_completion_ros.paths import CONFIG_DIR, SAMPLE_DIR
+
+ROS_ENV = {"ROS_DOMAIN_ID": str(os.getpid() % 100 + 100),
+           "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
+           "FASTDDS_DEFAULT_PROFILES_FILE": str(CONFIG_DIR / "fastdds_shm.xml"),
+           "RMW_IMPLEMENTATION": "rmw_fastrtps_cpp"}
+_names = itertools.count()
+
+
+def load_yaml_params(path: Path) -> dict[str, Any]:
+    """The ``/**: ros__parameters`` mapping of a node parameter file."""
+    import yaml
+    return yaml.safe_load(path.read_text())["/**"]["ros__parameters"]
+
+
+class SampleFrames:
+    """The embedded KITTI sample as ROS-convention arrays (camera_info P = [K2 | 0]).
+
+    KITTI data (Geiger et al., IJRR 2013), CC BY-NC-SA 3.0.
+    """
+
+    def __init__(self) -> None:
+        from depth_completion_ros.io.kitti_calib import read_object_calib
+        calib = read_object_calib(SAMPLE_DIR / "calib.txt")
+        self.K = calib.P_rect[2][:, :3].copy()
+        self.kitti_calib = calib
+        self.rgb = [cv2.imread(str(p))[:, :, ::-1].copy()
+                    for p in sorted((SAMPLE_DIR / "image_02/data").glob("*.png"))]
+        self.scans = [np.fromfile(p, np.float32).reshape(-1, 4)
+                      for p in sorted((SAMPLE_DIR / "velodyne_points/data").glob("*.bin"))]
+        self.height, self.width = self.rgb[0].shape[:2]
+
+
+def header(stamp: float, frame_id: str) -> Any:
+    """std_msgs/Header at ``stamp`` seconds."""
+    from std_msgs.msg import Header
+    from builtin_interfaces.msg import Time
+    sec = int(np.floor(stamp))
+    return Header(stamp=Time(sec=sec, nanosec=int(round((stamp - sec) * 1e9))), frame_id=frame_id)
+
+
+def camera_info_msg(frames: SampleFrames, stamp: float) -> Any:
+    """CameraInfo of image_02 in the ROS convention: P = [K2 | 0], no distortion."""
+    from sensor_msgs.msg import CameraInfo
+    return CameraInfo(header=header(stamp, "cam2"), width=frames.width, height=frames.height,
+                      distortion_model="plumb_bob", d=[0.0] * 5, k=frames.K.reshape(-1).tolist(),
+                      r=np.eye(3).reshape(-1).tolist(),
+                      p=np.hstack([frames.K, np.zeros((3, 1))]).reshape(-1).tolist())
+
+
+def cloud_msg(scan: np.ndarray, stamp: float) -> Any:
+    """PointCloud2 of an (N, 4) float32 x, y, z, intensity scan, frame "velo"."""
+    from sensor_msgs.msg import PointCloud2, PointField
+    fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1)
+              for i, n in enumerate(("x", "y", "z", "intensity"))]
+    return PointCloud2(header=header(stamp, "velo"), height=1, width=scan.shape[0],
+                       fields=fields, is_bigendian=False, point_step=16,
+                       row_step=16 * scan.shape[0], is_dense=True,
+                       data=np.ascontiguousarray(scan, "<f4").tobytes())
+
+
+class Harness:
+    """The node under test plus a feeder / collector node in one context, spun in a thread."""
+
+    def __init__(self, context: Any, executor: Any, overrides: dict[str, Any]) -> None:
+        from rclpy.node import Node
+        from rclpy.parameter import Parameter
+        from rclpy.qos import QoSProfile, qos_profile_sensor_data
+        from diagnostic_msgs.msg import DiagnosticArray
+        from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+        from depth_completion_ros.ros.node import DepthCompletionNode
+        ns = f"/t{next(_names)}"
+        self.executor = executor
+        params = [Parameter(k, value=v) for k, v in overrides.items()]
+        self.node = DepthCompletionNode(context=context, namespace=ns, parameter_overrides=params)
+        self.io = Node("feeder", context=context, namespace=ns)
+        self.pub = {name: self.io.create_publisher(t, name, qos_profile_sensor_data)
+                    for name, t in (("image", Image), ("camera_info", CameraInfo),
+                                    ("points", PointCloud2))}
+        self.received: dict[str, list[Any]] = defaultdict(list)
+        self._lock = threading.Lock()
+        for name, t in (("depth", Image), ("confidence", Image), ("depth/camera_info", CameraInfo),
+                        ("depth_mm", Image), ("sparse_depth", Image), ("depth_color", Image),
+                        ("points_dense", PointCloud2)):
+            self.io.create_subscription(t, name, self._collector(name), QoSProfile(depth=20))
+        self.status_name = f"{self.node.get_fully_qualified_name()}: depth completion"
+        self.io.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 20)
+        executor.add_node(self.node)
+        executor.add_node(self.io)
+
+    def send(self, frames: SampleFrames, index: int, stamp: float, *, cloud: bool = True,
+             image: Any = None, info: Any = None, points: Any = None) -> None:
+        """Publish camera_info, the cloud (unless ``cloud`` is False) and the image of a frame;
+        ``image`` / ``info`` / ``points`` replace the sample's messages (bad-input tests)."""
+        from depth_completion_ros.ros.conversions import array_to_image
+        i = index % len(frames.rgb)
+        self.pub["camera_info"].publish(info or camera_info_msg(frames, stamp))
+        if cloud:
+            self.pub["points"].publish(points or cloud_msg(frames.scans[i], stamp))
+        self.pub["image"].publish(image or array_to_image(frames.rgb[i], header(stamp, "cam2"),
+                                                          "rgb8"))
+
+    def _collector(self, name: str) -> Callable[[Any], None]:
+        def store(msg: Any) -> None:
+            with self._lock:
+                self.received[name].append(msg)
+        return store
+
+    def _on_diag(self, msg: Any) -> None:
+        for status in msg.status:
+            if status.name == self.status_name:
+                with self._lock:
+                    self.received["diagnostics"].append(
+                        {kv.key: kv.value for kv in status.values})
+
+    def count(self, name: str) -> int:
+        with self._lock:
+            return len(self.received[name])
+
+    def last(self, name: str) -> Any:
+        with self._lock:
+            return self.received[name][-1]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if predicate():
+                return True
+            time.sleep(0.02)
+        return predicate()
+
+    def close(self) -> None:
+        for node in (self.node, self.io):
+            self.executor.remove_node(node)
+            node.destroy_node()
+
+
+@pytest.fixture(scope="module")
+def ros_context():
+    """An rclpy context and a MultiThreadedExecutor spinning it in a background thread."""
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+    saved = {k: os.environ.get(k) for k in ROS_ENV}
+    os.environ.update(ROS_ENV)
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    executor = MultiThreadedExecutor(num_threads=3, context=context)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    yield context, executor
+    executor.shutdown()
+    rclpy.shutdown(context=context)
+    thread.join(5)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def frames() -> SampleFrames:
+    return SampleFrames()
+
+
+@pytest.fixture
+def harness(ros_context):
+    """Factory: ``harness(**parameter_overrides)``; every harness is closed after the test."""
+    made: list[Harness] = []
+
+    def make(**overrides: Any) -> Harness:
+        params = {**load_yaml_params(CONFIG_DIR / "kitti.yaml"), **overrides}
+        made.append(Harness(*ros_context, params))
+        return made[-1]
+    yield make
+    for h in made:
+        h.close()
