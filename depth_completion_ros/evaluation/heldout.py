@@ -1,0 +1,138 @@
+"""Held-out-beam protocol: score a model on real LiDAR beams it was not given.
+
+Definition (the models issue; the evaluation tools reuse it exactly):
+
+1. ring = azimuth wrap-around count in scan order (ring 0 for the first point, +1 wherever
+   ``|delta atan2(y, x)| > pi``: :func:`~depth_completion_ros.geometry.rings.estimate_rings`
+   with ``cut="pi"``);
+2. variant "32": input = rings with ``ring % 2 == 0``, ground truth = ``ring % 2 == 1``;
+   variant "16": input ``ring % 4 == 0``, ground truth ``ring % 4 == 2``;
+3. both sets projected into the full image (pixel = floor, z <= 0.1 m dropped, z-buffer: nearest
+   wins: :func:`~depth_completion_ros.geometry.projection.project_to_depth`), then cut to the
+   bottom-centre 1216x352 crop;
+4. a hidden pixel of depth d is dropped when ``d > 1.1 * d_near + 0.3`` m, d_near = the minimum
+   input depth in the 7x7 window around it in the crop (seen by the LiDAR, occluded for the
+   camera); pixels with no input in the window are kept;
+5. the model gets the full-size input sparse depth and RGB; devkit metrics are taken on the crop
+   over the remaining hidden pixels and averaged over frames.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from depth_completion_ros.errors import InputError
+from depth_completion_ros.geometry.camera import PinholeCamera
+from depth_completion_ros.geometry.projection import project_to_depth
+from depth_completion_ros.geometry.rings import estimate_rings, subsample_rings
+from depth_completion_ros.io.kitti_raw import open_sequence
+from depth_completion_ros.metrics.devkit import DepthMetrics, frame_metrics
+
+#: variant name -> (keep_every, input offset, ground-truth offset)
+VARIANTS: dict[str, tuple[int, int, int]] = {"32": (2, 0, 1), "16": (4, 0, 2)}
+CROP_WIDTH, CROP_HEIGHT = 1216, 352
+OCCLUSION_WINDOW = 7
+OCCLUSION_SCALE, OCCLUSION_OFFSET_M = 1.1, 0.3
+MIN_DEPTH_M = 0.1
+
+
+@dataclass(frozen=True)
+class HeldoutFrame:
+    """One frame prepared for the protocol.
+
+    Attributes:
+        sparse: (H, W) float32 metres, full-size model input (0 = none).
+        groundtruth: (CROP_HEIGHT, CROP_WIDTH) float32 metres of the kept hidden pixels, 0 = none.
+        crop: (x0, y0, width, height) of the scoring crop in the full image.
+    """
+
+    sparse: np.ndarray
+    groundtruth: np.ndarray
+    crop: tuple[int, int, int, int]
+
+
+def bottom_centre_crop(height: int, width: int) -> tuple[int, int, int, int]:
+    """(x0, y0, w, h) of the bottom-centre 1216x352 crop of an (height, width) image.
+
+    Raises:
+        InputError: the image is smaller than the crop.
+    """
+    if height < CROP_HEIGHT or width < CROP_WIDTH:
+        raise InputError(f"image {width}x{height} is smaller than the {CROP_WIDTH}x{CROP_HEIGHT} "
+                         f"scoring crop")
+    return (width - CROP_WIDTH) // 2, height - CROP_HEIGHT, CROP_WIDTH, CROP_HEIGHT
+
+
+def cut(image: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray:
+    """The (h, w, ...) crop ``(x0, y0, w, h)`` of an (H, W, ...) array (a view)."""
+    x0, y0, w, h = crop
+    return image[y0:y0 + h, x0:x0 + w]
+
+
+def drop_occluded(groundtruth: np.ndarray, sparse: np.ndarray) -> np.ndarray:
+    """Hidden depths with the camera-occluded pixels set to 0 (step 4 of the module docstring).
+
+    Args:
+        groundtruth: (h, w) float32 metres, hidden beams, 0 = none.
+        sparse: (h, w) float32 metres, input beams, same crop.
+    """
+    nearest = np.where(sparse > 0, sparse, np.inf).astype(np.float32)
+    nearest = cv2.erode(nearest, np.ones((OCCLUSION_WINDOW, OCCLUSION_WINDOW), np.uint8),
+                        borderType=cv2.BORDER_CONSTANT, borderValue=float("inf"))
+    occluded = groundtruth > OCCLUSION_SCALE * nearest + OCCLUSION_OFFSET_M
+    return np.where(occluded, np.float32(0), groundtruth).astype(np.float32)
+
+
+def prepare_frame(points: np.ndarray, lidar_to_camera: np.ndarray, camera: PinholeCamera,
+                  variant: str = "32") -> HeldoutFrame:
+    """Split one scan into model input and hidden ground truth.
+
+    Args:
+        points: (N, >=3) LiDAR points in storage (scan) order, metres.
+        lidar_to_camera: (4, 4) LiDAR -> rectified camera.
+        camera: the image's camera (size = full image).
+        variant: "32" or "16" (see :data:`VARIANTS`).
+
+    Raises:
+        InputError: unknown variant, or an image smaller than the crop.
+    """
+    if variant not in VARIANTS:
+        raise InputError(f"held-out variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+    every, in_offset, gt_offset = VARIANTS[variant]
+    rings = estimate_rings(points, cut="pi")
+    sparse = project_to_depth(points[subsample_rings(rings, every, in_offset)], lidar_to_camera,
+                              camera, min_depth=MIN_DEPTH_M)
+    hidden = project_to_depth(points[subsample_rings(rings, every, gt_offset)], lidar_to_camera,
+                              camera, min_depth=MIN_DEPTH_M)
+    crop = bottom_centre_crop(camera.height, camera.width)
+    return HeldoutFrame(sparse, drop_occluded(cut(hidden, crop), cut(sparse, crop)), crop)
+
+
+def score_frame(depth: np.ndarray, frame: HeldoutFrame) -> DepthMetrics:
+    """Devkit metrics of a full-size prediction (H, W metres) on the frame's kept hidden pixels.
+
+    Raises:
+        InputError: shapes differ from the frame's input, or no hidden pixel is left.
+    """
+    if depth.shape != frame.sparse.shape:
+        raise InputError(f"prediction shape {depth.shape} differs from the input "
+                         f"{frame.sparse.shape}")
+    return frame_metrics(cut(depth, frame.crop), frame.groundtruth)
+
+
+def iter_drive(root: str | Path, variant: str = "32"
+               ) -> Iterator[tuple[np.ndarray, np.ndarray, HeldoutFrame]]:
+    """(rgb (H, W, 3) uint8, K (3, 3), :class:`HeldoutFrame`) for each frame of a KITTI drive.
+
+    ``root`` is any folder :func:`~depth_completion_ros.io.kitti_raw.open_sequence` reads.
+    """
+    sequence = open_sequence(root)
+    for frame in sequence:
+        height, width = frame.image.shape[:2]
+        camera = frame.calibration.camera(2, width, height)
+        yield (frame.image, camera.intrinsics(),
+               prepare_frame(frame.points, frame.calibration.lidar_to_camera(), camera, variant))
