@@ -1,0 +1,57 @@
+"""``depth-completion predict``: run a model over a KITTI ``val_selection_cropped`` folder.
+
+Writes, per input, ``OUTDIR/<velodyne_raw file name>`` as a uint16 PNG (depth x 256, 0 = no
+estimate: the KITTI submission format) and ``OUTDIR/confidence/<same name>`` as a uint16 PNG of
+``round(confidence * 65535)``. Prints one summary line with the median model time per frame.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from depth_completion_ros.errors import DataFormatError, InputError
+from depth_completion_ros.io.depth_png import write_depth_png
+from depth_completion_ros.io.kitti_dc import list_depth_selection
+from depth_completion_ros.models import get_model
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """--kitti-dc DIR --model NAME [--checkpoint FILE] [--device auto|cpu|cuda] --out OUTDIR."""
+    parser.add_argument("--kitti-dc", required=True, type=Path,
+                        help="folder with image/, velodyne_raw/, intrinsics/")
+    parser.add_argument("--model", default="classical", help="registered model name")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="weights file")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+
+
+def write_confidence_png(path: Path, confidence: np.ndarray) -> None:
+    """(H, W) confidence in [0, 1] as a uint16 PNG of ``round(c * 65535)``."""
+    encoded = np.round(np.clip(np.nan_to_num(confidence), 0.0, 1.0) * 65535).astype(np.uint16)
+    if not cv2.imwrite(str(path), encoded):
+        raise DataFormatError(f"cannot write {path}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Predict every sample; returns 0."""
+    model = get_model(args.model, checkpoint=args.checkpoint, device=args.device)
+    samples = list_depth_selection(args.kitti_dc)
+    (args.out / "confidence").mkdir(parents=True, exist_ok=True)
+    times = []
+    for sample in samples:
+        frame = sample.load()
+        if frame.rgb is None or frame.K is None:
+            raise InputError(f"{args.kitti_dc}: sample {sample.name} lacks its image/ or "
+                             f"intrinsics/ file")
+        start = time.perf_counter()
+        out = model.predict(frame.rgb, frame.sparse, frame.K)
+        times.append(1e3 * (time.perf_counter() - start))
+        write_depth_png(args.out / sample.sparse_path.name, np.nan_to_num(out.depth, nan=0.0))
+        write_confidence_png(args.out / "confidence" / sample.sparse_path.name, out.confidence)
+    print(f"predict: model {args.model}, {len(samples)} frames -> {args.out}, "
+          f"median model time {np.median(times):.1f} ms/frame")
+    return 0
