@@ -95,7 +95,6 @@ class DepthCompletionNode(Node):
         self.stats = NodeStats()
         self._lock = threading.Lock()
         self._last_log: dict[str, float] = {}
-        self._camera_info: Any = None
         self._camera: tuple[Any, Any] = (None, None)  # (CameraInfo msg, PinholeCamera)
         self.models = ModelSlot(on_result=self._on_model_loaded)
         self.models.load_now(model_key(self.settings))
@@ -160,13 +159,31 @@ class DepthCompletionNode(Node):
 
     # --- callbacks (executor thread: no inference here) ---------------------------------------
     def _on_camera_info(self, msg: CameraInfo) -> None:
-        self._camera_info = msg
+        """Keep the latest valid camera model; a bad CameraInfo is counted and ignored."""
+        if self._camera[0] is not None and self._camera[0].k.tobytes() == msg.k.tobytes() \
+                and self._camera[0].p.tobytes() == msg.p.tobytes() \
+                and (self._camera[0].width, self._camera[0].height) == (msg.width, msg.height):
+            return
+        try:
+            self._camera = (msg, camera_info_to_camera(msg))
+        except InputError as err:
+            self._bad_input("camera_info", err)
 
     def _on_image(self, msg: Image) -> None:
+        """Decode (zero-copy for colour encodings) and check against camera_info, then pair."""
+        try:
+            rgb = image_to_rgb(msg)
+            camera = self._camera[1]
+            if camera is not None and (camera.width, camera.height) != (msg.width, msg.height):
+                raise InputError(f"Image size {msg.width}x{msg.height} differs from "
+                                 f"camera_info {camera.width}x{camera.height}")
+        except InputError as err:
+            self._bad_input("image", err)
+            return
         with self._lock:
             resets = self.sync.resets
             frames = self.sync.add_image(stamp_to_seconds(msg.header.stamp),
-                                         (msg, time.monotonic()))
+                                         (msg, rgb, time.monotonic()))
             self._note_reset(resets, "image")
         for frame in frames:
             self.worker.submit(frame)
@@ -206,15 +223,14 @@ class DepthCompletionNode(Node):
 
     # --- worker thread -----------------------------------------------------------------------
     def _process(self, frame: SyncedFrame[Any, Any]) -> None:
-        msg, arrival = frame.image
+        msg, rgb, arrival = frame.image
         settings, models = self.settings, self.models.current
         try:
-            camera = self._camera_model()
+            info, camera = self._camera_model()
         except InputError as err:
             self._bad_input("camera_info", err)
             return
         try:
-            rgb = image_to_rgb(msg)
             points, transform = self._points_and_transform(frame, msg, settings)
             pipeline = DepthPipeline(models.model, transform, use_rectified=settings.use_rectified,
                                      min_depth=settings.min_depth, max_depth=settings.max_depth,
@@ -227,19 +243,18 @@ class DepthCompletionNode(Node):
         except DepthCompletionError as err:
             self._bad_input("image", err)
             return
-        self.outputs.publish(result, msg.header, self._camera[0],
+        self.outputs.publish(result, msg.header, info,
                              camera.intrinsics(rectified=settings.use_rectified), settings)
         self.stats.record_frame(time.monotonic(), result.mode, result.model_name,
                                 1e3 * (time.monotonic() - arrival), result.points_in_view,
                                 result.density)
 
-    def _camera_model(self) -> Any:
-        info = self._camera_info
-        if info is None:
-            raise InputError("camera_info: none received yet")
-        if self._camera[0] is not info:
-            self._camera = (info, camera_info_to_camera(info))
-        return self._camera[1]
+    def _camera_model(self) -> tuple[Any, Any]:
+        """(CameraInfo, PinholeCamera) of the latest valid camera_info."""
+        info, camera = self._camera
+        if camera is None:
+            raise InputError("camera_info: no valid CameraInfo received yet")
+        return info, camera
 
     def _points_and_transform(self, frame: SyncedFrame[Any, Any], image: Image,
                               settings: NodeSettings) -> tuple[np.ndarray | None, np.ndarray]:
@@ -267,7 +282,7 @@ class DepthCompletionNode(Node):
                                    model_error=self.models.last_error or "",
                                    model=current.model.name if current else "")
         self.diagnostics_pub.publish(to_diagnostic_array(
-            snap, f"{self.get_name()}: depth completion", self.settings.device,
+            snap, f"{self.get_fully_qualified_name()}: depth completion", self.settings.device,
             self.get_clock().now().to_msg()))
 
     def destroy_node(self) -> None:

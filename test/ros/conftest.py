@@ -11,6 +11,7 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import cv2
@@ -176,6 +177,12 @@ def ros_context():
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def msgs() -> SimpleNamespace:
+    """Message builders for tests: ``header``, ``camera_info``, ``cloud``."""
+    return SimpleNamespace(header=header, camera_info=camera_info_msg, cloud=cloud_msg)
 
 
 @pytest.fixture(scope="session")

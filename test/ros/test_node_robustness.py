@@ -1,0 +1,97 @@
+"""Bad input never stops the node: each bad message is counted and skipped, the next frame served."""
+from __future__ import annotations
+
+import numpy as np
+
+from depth_completion_ros.ros.conversions import array_to_image
+
+
+def _served_after(h, frames, stamp, kind, **bad):
+    """Send a bad frame at ``stamp``, wait until it is counted as a ``kind`` error, then a valid
+    one at ``stamp + 1``; True if the valid one is published (its stamp shows up on ``depth``)."""
+    before = h.node.stats.errors[kind]
+    h.send(frames, 0, stamp, **bad)
+    if not h.wait_for(lambda: h.node.stats.errors[kind] == before + 1, 10):
+        return False
+    h.send(frames, 1, stamp + 1.0)
+    return h.wait_for(lambda: h.count("depth") and h.last("depth").header.stamp.sec
+                      == int(stamp + 1.0), 10)
+
+
+def test_each_bad_input_is_counted_and_the_next_frame_served(harness, frames, msgs):
+    h = harness(max_wait=0.05)
+    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0, 5)
+    hdr = msgs.header
+    bad_cases = {
+        "image": [  # unsupported encoding, then an image smaller than camera_info says
+            {"image": array_to_image(np.zeros((375, 1242), np.uint16), hdr(10, "cam2"), "16UC1")},
+            {"image": array_to_image(frames.rgb[0][:, :600], hdr(20, "cam2"), "rgb8")}],
+        "points": [  # no z, truncated data, an empty cloud, all points NaN
+            {"points": _cloud_without_z(frames, msgs, 30)},
+            {"points": _truncated_cloud(frames, msgs, 40)},
+            {"points": msgs.cloud(np.zeros((0, 4), np.float32), 50)},
+            {"points": msgs.cloud(np.full((10, 4), np.nan, np.float32), 60)}],
+        "camera_info": [{"info": _zero_k_info(frames, msgs, 70)}],
+    }
+    stamp = {"image": 10, "points": 30, "camera_info": 70}
+    for kind, cases in bad_cases.items():
+        for i, case in enumerate(cases):
+            assert _served_after(h, frames, stamp[kind] + 10 * i, kind, **case), \
+                (kind, i, dict(h.node.stats.errors))
+
+
+def test_nan_points_are_dropped_and_the_frame_served(harness, frames, msgs):
+    h = harness()
+    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0, 5)
+    scan = frames.scans[0].copy()
+    scan[::3, :3] = np.nan
+    scan[1::3, 0] = np.inf
+    h.send(frames, 0, 5.0, points=msgs.cloud(scan, 5.0))
+    assert h.wait_for(lambda: h.count("sparse_depth") > 0, 10)
+    sparse = np.frombuffer(h.last("sparse_depth").data, np.float32)
+    assert 3_000 < np.count_nonzero(sparse) < 8_000  # a third of the ~16k pixels remain
+    assert not h.node.stats.errors
+
+
+def test_stamps_going_backwards_reset_and_serving_goes_on(harness, frames, msgs):
+    h = harness()
+    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0, 5)
+    h.send(frames, 0, 50.0)
+    assert h.wait_for(lambda: h.count("depth") == 1, 10)
+    h.send(frames, 1, 3.0)  # the bag looped
+    assert h.wait_for(lambda: h.count("depth") == 2, 10)
+    assert h.last("depth").header.stamp.sec == 3
+    assert h.node.stats.errors["stamps_backwards"] >= 1
+    assert h.node.sync.resets >= 1
+
+
+def test_missing_camera_info_is_reported_until_it_arrives(harness, frames, msgs):
+    h = harness(max_wait=0.05)
+    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0, 5)
+    h.pub["points"].publish(msgs.cloud(frames.scans[0], 1.0))
+    h.pub["image"].publish(array_to_image(frames.rgb[0], msgs.header(1.0, "cam2"), "rgb8"))
+    assert h.wait_for(lambda: h.node.stats.errors["camera_info"] == 1, 10)
+    assert h.count("depth") == 0
+    h.send(frames, 1, 2.0)
+    assert h.wait_for(lambda: h.count("depth") == 1, 10)
+    assert h.wait_for(lambda: h.count("diagnostics") and
+                      h.last("diagnostics").get("input_errors.camera_info") == "1", 5)
+
+
+def _cloud_without_z(frames, msgs, stamp):
+    msg = msgs.cloud(frames.scans[0], stamp)
+    msg.fields = [f for f in msg.fields if f.name != "z"]
+    return msg
+
+
+def _truncated_cloud(frames, msgs, stamp):
+    msg = msgs.cloud(frames.scans[0], stamp)
+    msg.data = bytes(msg.data)[: len(msg.data) // 2]
+    return msg
+
+
+def _zero_k_info(frames, msgs, stamp):
+    msg = msgs.camera_info(frames, stamp)
+    msg.k = [0.0] * 9
+    return msg
+
