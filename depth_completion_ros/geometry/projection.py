@@ -67,10 +67,13 @@ def project_points(points: np.ndarray, lidar_to_camera: np.ndarray, camera: Pinh
     xyz = check_points(points)
     T = check_transform(lidar_to_camera)
     M = camera.P @ T if rectified else T[:3]
-    with np.errstate(invalid="ignore", over="ignore"):  # NaN / inf points: dropped below
-        depth = xyz @ M[2, :3] + M[2, 3]
-    keep = np.flatnonzero(depth > min_depth)  # NaN compares False: dropped here
-    sel, depth = xyz[keep].astype(np.float64), depth[keep]
+    cand = _candidates(xyz, M, camera, rectified, min_depth)
+    keep = np.flatnonzero(cand)
+    # compress on the contiguous (N, C) rows: several times faster than fancy indexing xyz
+    sel = np.compress(cand, np.ascontiguousarray(points), axis=0)[:, :3].astype(np.float64)
+    depth = sel @ M[2, :3] + M[2, 3]
+    front = depth > min_depth
+    keep, sel, depth = keep[front], sel[front], depth[front]
     if rectified:
         inv = 1.0 / depth
         x = (sel @ M[0, :3] + M[0, 3]) * inv
@@ -80,6 +83,24 @@ def project_points(points: np.ndarray, lidar_to_camera: np.ndarray, camera: Pinh
     ok = (x >= 0) & (x < camera.width) & (y >= 0) & (y < camera.height)
     return ProjectedPoints(x[ok].astype(np.int64), y[ok].astype(np.int64),
                            depth[ok].astype(np.float32), keep[ok])
+
+
+def _candidates(xyz: np.ndarray, M: np.ndarray, camera: PinholeCamera, rectified: bool,
+                min_depth: float) -> np.ndarray:
+    """(N,) bool mask of points that may land in the image, from a fast float32 pass with margins
+    (0.01 m in depth, 2 px in the image) far above float32 error; the exact float64 test follows.
+    NaN / inf coordinates compare False and drop out here."""
+    M32 = M.astype(np.float32)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        z = xyz @ M32[2, :3] + M32[2, 3]
+        front = z > min_depth - 0.01
+        if not rectified:
+            return front
+        zc = np.maximum(z, np.float32(1e-3))
+        x = (xyz @ M32[0, :3] + M32[0, 3]) / zc
+        y = (xyz @ M32[1, :3] + M32[1, 3]) / zc
+    inside = (x > -2) & (x < camera.width + 2) & (y > -2) & (y < camera.height + 2)
+    return front & (inside | (z < 1e-3))
 
 
 def _distort(cam_points: np.ndarray, camera: PinholeCamera) -> tuple[np.ndarray, np.ndarray]:
