@@ -1,0 +1,114 @@
+"""LiDAR dropout and return (modes follow, diagnostics say so) and model hot swap under load."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from rclpy.parameter import Parameter
+
+from depth_completion_ros.models import registry
+from depth_completion_ros.models.base import CompletionOutput, ModelCapabilities
+
+MONO_DEPTH = 7.0
+
+
+@dataclass(frozen=True)
+class _MonoConfig:
+    pass
+
+
+class _ConstantMono:
+    """RGB-only stand-in (no RGB-only model is registered yet): depth 7 m everywhere."""
+
+    name = "test_mono"
+    capabilities = ModelCapabilities(needs_lidar=False, rgb_only=True)
+
+    def predict(self, rgb, sparse_depth, K):
+        shape = rgb.shape[:2]
+        return CompletionOutput(np.full(shape, MONO_DEPTH, np.float32),
+                                np.full(shape, 0.3, np.float32))
+
+
+@pytest.fixture
+def mono_model():
+    """Register the stand-in for this test only (the registry has no unregister: pop it after)."""
+    registry.register_model("test_mono", factory=lambda cfg, **kw: _ConstantMono(),
+                            config_cls=_MonoConfig, capabilities=_ConstantMono.capabilities,
+                            description="test stand-in")
+    yield "test_mono"
+    registry._REGISTRY.pop("test_mono", None)
+
+
+def _feed_until(h, frames, stamp, condition, *, cloud, max_frames=40):
+    """Publish frames at 10 Hz from ``stamp`` until ``condition()``; returns the next stamp."""
+    for _ in range(max_frames):
+        h.send(frames, int(stamp * 10), stamp, cloud=cloud)
+        stamp = round(stamp + 0.1, 3)
+        if h.wait_for(condition, 0.1):
+            return stamp
+    raise AssertionError(f"condition not met after {max_frames} frames: "
+                         f"{h.last('diagnostics') if h.count('diagnostics') else None}")
+
+
+def _diag_mode(h, mode):
+    return lambda: h.count("diagnostics") > 0 and h.last("diagnostics")["mode"] == mode
+
+
+def test_lidar_dropout_and_return_switch_modes(harness, frames, mono_model):
+    h = harness(lidar_timeout=0.3, max_wait=0.05, dropout_model=mono_model)
+    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0, 5)
+    stamp = _feed_until(h, frames, 1.0, _diag_mode(h, "completion"), cloud=True)
+    stamp = _feed_until(h, frames, stamp, _diag_mode(h, "prediction"), cloud=False)
+    depth = np.frombuffer(h.last("depth").data, np.float32)
+    np.testing.assert_array_equal(depth, MONO_DEPTH)  # served by the dropout model
+    assert float(h.last("diagnostics")["lidar_age_s"]) >= 0.3
+    _feed_until(h, frames, stamp, _diag_mode(h, "completion"), cloud=True)
+    depth = np.frombuffer(h.last("depth").data, np.float32)
+    assert np.nanmax(depth) > 20.0  # LiDAR depths again, not the constant
+    assert h.node.stats.unserved == 0
+
+
+def test_without_dropout_model_frames_are_unserved_and_reported(harness, frames):
+    h = harness(lidar_timeout=0.3, max_wait=0.05)
+    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0, 5)
+    stamp = _feed_until(h, frames, 1.0, lambda: h.node.stats.unserved >= 3, cloud=False)
+    served = h.count("depth")
+    assert served == 0
+    _feed_until(h, frames, stamp, lambda: h.count("depth") > served, cloud=True)
+    assert h.wait_for(lambda: h.count("diagnostics") and
+                      int(h.last("diagnostics")["frames_unserved"]) >= 3, 3)
+
+
+def test_model_hot_swap_under_load(harness, frames):
+    h = harness(max_wait=0.05)
+    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0, 5)
+    stop = threading.Event()
+
+    def feed() -> None:
+        stamp = 1.0
+        while not stop.is_set():
+            h.send(frames, int(stamp * 10), stamp)
+            stamp = round(stamp + 0.1, 3)
+            stop.wait(0.1)
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        assert h.wait_for(lambda: h.count("depth") >= 2, 10)
+        result = h.node.set_parameters([Parameter("model", value="nearest")])[0]
+        assert result.successful, result.reason
+        assert h.wait_for(lambda: h.count("diagnostics") and
+                          h.last("diagnostics")["model"] == "nearest", 10)
+        rejected = h.node.set_parameters([Parameter("model", value="no_such_model")])[0]
+        assert not rejected.successful
+        assert "no_such_model" in rejected.reason and "classical" in rejected.reason
+        missing = h.node.set_parameters([Parameter("checkpoint", value="missing/w.pt")])[0]
+        assert not missing.successful and "does not exist" in missing.reason
+        assert h.node.get_parameter("model").value == "nearest"
+        count = h.count("depth")
+        assert h.wait_for(lambda: h.count("depth") >= count + 3, 10)  # still serving
+        assert h.node.models.current.model.name == "nearest"
+    finally:
+        stop.set()
+        feeder.join(5)
