@@ -1,0 +1,44 @@
+"""Held-out-beam protocol: hand cases and the embedded sample."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from depth_completion_ros.errors import InputError
+from depth_completion_ros.evaluation.heldout import (
+    bottom_centre_crop, drop_occluded, iter_drive, prepare_frame)
+
+
+def test_bottom_centre_crop_of_kitti_image():
+    assert bottom_centre_crop(375, 1242) == (13, 23, 1216, 352)
+    with pytest.raises(InputError, match="smaller"):
+        bottom_centre_crop(300, 1242)
+
+
+def test_drop_occluded_hand_case():
+    sparse = np.zeros((9, 9), np.float32)
+    sparse[4, 4] = 10.0
+    gt = np.zeros((9, 9), np.float32)
+    gt[4, 5] = 11.3   # == 1.1 * 10 + 0.3: kept
+    gt[3, 3] = 11.4   # farther than the bound: dropped
+    gt[0, 8] = 50.0   # no input within 7x7: kept
+    out = drop_occluded(gt, sparse)
+    assert out[4, 5] == pytest.approx(11.3) and out[3, 3] == 0 and out[0, 8] == 50.0
+
+
+def test_sample_split_uses_disjoint_beams(sample_dir):
+    rgb, K, frame = next(iter_drive(sample_dir, "32"))
+    assert frame.sparse.shape == rgb.shape[:2] and frame.groundtruth.shape == (352, 1216)
+    x0, y0, w, h = frame.crop
+    crop_in = frame.sparse[y0:y0 + h, x0:x0 + w]
+    shared = ((crop_in > 0) & (frame.groundtruth > 0)).sum() / (frame.groundtruth > 0).sum()
+    assert shared < 0.02  # different beams; a pixel is rarely hit by both
+    frac_in, frac_gt = (crop_in > 0).mean(), (frame.groundtruth > 0).mean()
+    assert 0.015 < frac_in < 0.03 and 0.01 < frac_gt < frac_in  # ~4 % of pixels for 64 beams
+    _, _, f16 = next(iter_drive(sample_dir, "16"))
+    assert (f16.sparse > 0).sum() < 0.6 * (frame.sparse > 0).sum()
+
+
+def test_unknown_variant(sample_dir):
+    with pytest.raises(InputError, match="variant"):
+        prepare_frame(np.zeros((3, 4), np.float32), np.eye(4), None, "8")
