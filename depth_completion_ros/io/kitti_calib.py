@@ -117,7 +117,10 @@ class KittiCalibration:
                 raise CalibrationError(f"{self.source}: no image size for camera {cam}; pass "
                                        f"width and height")
             width, height = self.image_size[cam]
-        return PinholeCamera(width, height, P[:, :3], np.zeros(5), np.eye(3), P, "plumb_bob")
+        try:
+            return PinholeCamera(width, height, P[:, :3], np.zeros(5), np.eye(3), P, "plumb_bob")
+        except CalibrationError as err:
+            raise CalibrationError(f"{self.source}: camera {cam}: {err}") from err
 
 
 def read_object_calib(path: str | Path) -> KittiCalibration:
