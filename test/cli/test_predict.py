@@ -1,0 +1,55 @@
+"""``depth-completion predict`` and ``models`` on a tiny val_selection_cropped folder."""
+from __future__ import annotations
+
+import argparse
+
+import cv2
+import numpy as np
+
+from depth_completion_ros.cli import models as models_cli
+from depth_completion_ros.cli import predict
+from depth_completion_ros.evaluation.heldout import iter_drive
+from depth_completion_ros.io.depth_png import read_depth_png, write_depth_png
+
+
+def make_folder(root, sample_dir) -> list[str]:
+    names = []
+    for i, (rgb, K, frame) in enumerate(iter_drive(sample_dir, "32")):
+        if i == 2:
+            break
+        stem = f"2011_09_26_drive_0001_sync_{{}}_000000000{i}_image_02"
+        for sub in ("image", "velodyne_raw", "intrinsics"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / "image" / (stem.format("image") + ".png")), rgb[:, :, ::-1])
+        write_depth_png(root / "velodyne_raw" / (stem.format("velodyne_raw") + ".png"),
+                        frame.sparse)
+        (root / "intrinsics" / (stem.format("image") + ".txt")).write_text(
+            " ".join(f"{v:.6f}" for v in K.ravel()))
+        names.append(stem.format("velodyne_raw") + ".png")
+    return names
+
+
+def test_predict_writes_depth_and_confidence(tmp_path, sample_dir, capsys):
+    names = make_folder(tmp_path / "dc", sample_dir)
+    parser = argparse.ArgumentParser()
+    predict.add_arguments(parser)
+    args = parser.parse_args(["--kitti-dc", str(tmp_path / "dc"), "--model", "classical",
+                              "--device", "cpu", "--out", str(tmp_path / "out")])
+    assert predict.run(args) == 0
+    for name in names:
+        depth = read_depth_png(tmp_path / "out" / name)
+        sparse = read_depth_png(tmp_path / "dc" / "velodyne_raw" / name)
+        assert depth.shape == sparse.shape and (depth > 0).mean() > 0.9
+        measured = sparse > 0
+        assert np.median(np.abs(depth[measured] - sparse[measured])) < 0.2  # metres
+        conf = cv2.imread(str(tmp_path / "out" / "confidence" / name), cv2.IMREAD_UNCHANGED)
+        assert conf.dtype == np.uint16 and conf.shape == sparse.shape and conf.max() > 30000
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "2 frames" in line and "ms/frame" in line
+
+
+def test_models_table_lists_capabilities():
+    table = models_cli.format_table().splitlines()
+    assert table[0].split()[:3] == ["name", "needs", "LiDAR"]
+    row = next(r for r in table if r.startswith("classical"))
+    assert row.split()[1:5] == ["yes", "no", "no", "-"]
