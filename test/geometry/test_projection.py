@@ -136,3 +136,22 @@ def test_density_in_kitti_crop_seq16(seq16_dir: Path) -> None:
 def test_density_in_kitti_crop_drive0009(drive0009_dir: Path) -> None:
     dens = _densities(drive0009_dir)
     assert len(dens) == 51 and all(3.805 <= d < 4.515 for d in dens), dens
+
+
+def test_raw_path_rational_polynomial_reduces_to_plumb_bob() -> None:
+    rng = np.random.default_rng(4)
+    pts = rng.uniform([-2, -1, 2], [2, 1, 20], size=(500, 3))
+    plumb = PinholeCamera(400, 200, K, D=np.array([0.1, -0.02, 0, 0, 0]))
+    rational = PinholeCamera(400, 200, K, D=np.array([0.1, -0.02, 0, 0, 0, 0, 0, 0]),
+                             distortion_model="rational_polynomial")
+    a = project_points(pts, np.eye(4), plumb, rectified=False)
+    b = project_points(pts, np.eye(4), rational, rectified=False)
+    np.testing.assert_array_equal(a.u, b.u)
+    np.testing.assert_array_equal(a.index, b.index)
+
+
+def test_raw_path_drops_nan_and_empty() -> None:
+    cam = PinholeCamera(40, 20, K, D=np.zeros(5))
+    proj = project_points(np.array([[np.nan, 0, 5], [0, 0, 5.0]]), np.eye(4), cam, rectified=False)
+    assert proj.index.tolist() == [1] and proj.u.tolist() == [20]
+    assert project_to_depth(np.zeros((0, 3)), np.eye(4), cam, rectified=False).sum() == 0
