@@ -1,0 +1,48 @@
+"""NodeStats figures (hand-computed) and the DiagnosticArray built from them."""
+from __future__ import annotations
+
+import pytest
+
+from depth_completion_ros.ros.diagnostics import (OK, WARN, NodeStats, snapshot_fields,
+                                                   to_diagnostic_array)
+
+
+def _stats() -> NodeStats:
+    stats = NodeStats(window=4, idle_after=2.0)
+    for i, latency in enumerate([10.0, 20.0, 30.0, 40.0, 50.0]):  # window keeps 20..50
+        stats.record_frame(100.0 + i, "completion", "classical", latency, 1000 + i, 0.01)
+    stats.record_error("points", "points: truncated")
+    stats.record_error("points", "points: no z")
+    stats.record_unserved("no model")
+    return stats
+
+
+def test_snapshot_figures():
+    snap = _stats().snapshot(104.5, device="cpu", lidar_age_s=0.05, dropped=3)
+    assert (snap.mode, snap.model, snap.points_in_view) == ("completion", "classical", 1004)
+    assert snap.latency_p50_ms == pytest.approx(35.0)
+    assert snap.latency_p95_ms == pytest.approx(48.5)  # linear interpolation 20, 30, 40, 50
+    assert (snap.frames_served, snap.frames_dropped, snap.frames_unserved) == (5, 3, 1)
+    assert snap.input_errors == {"points": 2} and snap.last_error == "no model"
+    assert snap.level() == OK
+
+
+def test_idle_after_silence_and_warn_levels():
+    stats = _stats()
+    idle = stats.snapshot(110.0, device="cpu", lidar_age_s=5.0, dropped=0)
+    assert (idle.mode, idle.points_in_view, idle.level()) == ("idle", 0, WARN)
+    failed = stats.snapshot(104.5, device="cpu", lidar_age_s=0.0, dropped=0,
+                            model_error="loading 'x' failed")
+    assert failed.level() == WARN
+
+
+def test_diagnostic_array_carries_the_fields():
+    snap = _stats().snapshot(104.5, device="cpu", lidar_age_s=0.05, dropped=3)
+    from builtin_interfaces.msg import Time
+    msg = to_diagnostic_array(snap, "/ns/node: depth completion", "cpu", Time(sec=7))
+    status = msg.status[0]
+    values = {kv.key: kv.value for kv in status.values}
+    assert status.level == bytes([OK]) and msg.header.stamp.sec == 7
+    assert values["mode"] == "completion" and values["input_errors.points"] == "2"
+    assert values["latency_p95_ms"] == "48.5" and values["frames_dropped"] == "3"
+    assert [k for k, _ in snapshot_fields(snap)][:3] == ["mode", "model", "device"]

@@ -1,0 +1,51 @@
+"""Node settings: typed mapping, and the reasons invalid combinations are rejected."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from depth_completion_ros.errors import ConfigError
+from depth_completion_ros.ros.params import PARAMETERS, NodeSettings, check_settings
+
+MODELS = ["classical", "nearest"]
+
+
+def test_every_setting_is_declared_with_a_description():
+    assert set(PARAMETERS) == {f.name for f in dataclasses.fields(NodeSettings)}
+    assert all(len(desc) > 10 for desc, _, _ in PARAMETERS.values())
+
+
+def test_from_mapping_rejects_unknown_keys_and_reads_the_transform():
+    with pytest.raises(ConfigError, match="modle"):
+        NodeSettings.from_mapping({"modle": "classical"})
+    s = NodeSettings.from_mapping({"lidar_to_camera": list(np.eye(4).reshape(-1)),
+                                   "checkpoint": None})
+    np.testing.assert_array_equal(s.transform(), np.eye(4))
+    assert NodeSettings().transform() is None
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"model": "foo"}, "model: unknown model 'foo'; registered models: classical, nearest"),
+    ({"dropout_model": "bar"}, "dropout_model: unknown model 'bar'"),
+    ({"device": "tpu"}, "device: 'tpu' is not one of"),
+    ({"slop": 2.0}, "slop: 2.0 is outside [0.0, 1.0]"),
+    ({"min_depth": 5.0, "max_depth": 4.0}, "min_depth 5.0 must be below max_depth 4.0"),
+    ({"color_min_depth": 9.0, "color_max_depth": 1.0}, "color_min_depth 9.0 must be below"),
+    ({"checkpoint": "no/such/file.pt"}, "checkpoint: file 'no/such/file.pt' does not exist"),
+    ({"lidar_to_camera": (1.0, 2.0)}, "lidar_to_camera: expected 16 finite numbers, got 2"),
+    ({"lidar_to_camera": tuple([1.0] * 16)}, "lidar_to_camera: last row must be 0 0 0 1"),
+    ({"input_qos": "fast"}, "input_qos: 'fast' is not one of"),
+])
+def test_invalid_settings_give_a_reason(change, reason):
+    got = check_settings(dataclasses.replace(NodeSettings(model="classical"), **change), MODELS)
+    assert got is not None and got.startswith(reason), got
+
+
+def test_valid_settings_pass(tmp_path):
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"x")
+    s = NodeSettings(model="nearest", checkpoint=str(weights),
+                     lidar_to_camera=tuple(np.eye(4).reshape(-1)))
+    assert check_settings(s, MODELS) is None
