@@ -104,18 +104,37 @@ def _candidates(xyz: np.ndarray, M: np.ndarray, camera: PinholeCamera, rectified
 
 
 def _distort(cam_points: np.ndarray, camera: PinholeCamera) -> tuple[np.ndarray, np.ndarray]:
-    """Raw-image coordinates of (M, 3) optical-frame points (z > 0) through K and D (OpenCV)."""
+    """Raw-image coordinates of (M, 3) optical-frame points (z > 0) through K and D (OpenCV).
+
+    Points beyond 1.2x the undistorted radius of the image corners come back as NaN (dropped):
+    strong radial polynomials fold such points back into the image (KITTI's k1 = -0.37 maps a
+    point 56 degrees off-axis inside the frame).
+    """
     if len(cam_points) == 0:
         return np.zeros(0), np.zeros(0)
     zero = np.zeros(3)
     obj = np.ascontiguousarray(cam_points.reshape(-1, 1, 3))
-    if camera.distortion_model == "equidistant":
-        D = camera.D if camera.D.size else np.zeros(4)
+    fisheye = camera.distortion_model == "equidistant"
+    D = camera.D if camera.D.size else np.zeros(4 if fisheye else 5)
+    if fisheye:
         img, _ = cv2.fisheye.projectPoints(obj, zero, zero, camera.K, D)
     else:
-        img, _ = cv2.projectPoints(obj, zero, zero, camera.K, camera.D if camera.D.size else None)
-    img = img.reshape(-1, 2)
+        img, _ = cv2.projectPoints(obj, zero, zero, camera.K, D)
+    img = img.reshape(-1, 2).copy()
+    radius = np.hypot(cam_points[:, 0], cam_points[:, 1]) / cam_points[:, 2]
+    img[radius > 1.2 * _corner_radius(camera, D, fisheye)] = np.nan
     return img[:, 0], img[:, 1]
+
+
+def _corner_radius(camera: PinholeCamera, D: np.ndarray, fisheye: bool) -> float:
+    """Largest undistorted normalised radius (tan of the off-axis angle) of the image corners."""
+    w, h = camera.width, camera.height
+    corners = np.array([[[0.0, 0.0]], [[w, 0.0]], [[0.0, h]], [[w, h]]])
+    if fisheye:
+        und = cv2.fisheye.undistortPoints(corners, camera.K, D)
+    else:
+        und = cv2.undistortPoints(corners, camera.K, D)
+    return float(np.hypot(und[..., 0], und[..., 1]).max())
 
 
 def project_to_depth(points: np.ndarray, lidar_to_camera: np.ndarray, camera: PinholeCamera, *,

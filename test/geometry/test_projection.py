@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -155,3 +156,16 @@ def test_raw_path_drops_nan_and_empty() -> None:
     proj = project_points(np.array([[np.nan, 0, 5], [0, 0, 5.0]]), np.eye(4), cam, rectified=False)
     assert proj.index.tolist() == [1] and proj.u.tolist() == [20]
     assert project_to_depth(np.zeros((0, 3)), np.eye(4), cam, rectified=False).sum() == 0
+
+
+def test_raw_path_drops_points_folded_back_by_distortion() -> None:
+    """KITTI's raw camera 2: a point 56 degrees off-axis would fold back into the image."""
+    K2 = np.array([[959.791, 0, 696.0217], [0, 956.9251, 224.1806], [0, 0, 1]])
+    cam = PinholeCamera(1392, 512, K2, D=np.array([-0.3691481, 0.1968681, 0.00135, 0.00057,
+                                                   -0.0677070]))
+    folded = np.array([[1.5, 0.0, 1.0]])  # normalised radius 1.5
+    img, _ = cv2.projectPoints(folded, np.zeros(3), np.zeros(3), K2, cam.D)
+    assert 0 <= img[0, 0, 0] < 1392  # OpenCV alone puts it inside the image
+    assert len(project_points(folded, np.eye(4), cam, rectified=False).u) == 0
+    edge = np.array([[0.6, 0.0, 1.0]])  # inside the field of view: kept
+    assert len(project_points(edge, np.eye(4), cam, rectified=False).u) == 1
