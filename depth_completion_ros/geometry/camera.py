@@ -39,7 +39,7 @@ def _matrix(value: object, shape: tuple[int, ...], name: str) -> np.ndarray:
     return arr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PinholeCamera:
     """A calibrated pinhole camera with optional lens distortion and rectification.
 
@@ -85,6 +85,17 @@ class PinholeCamera:
                                        f"non-zero (fx, fy > 0), got {mat.tolist()}")
         for name, value in (("K", K), ("D", D), ("R", R), ("P", P)):
             object.__setattr__(self, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PinholeCamera):
+            return NotImplemented
+        return (self.width, self.height, self.distortion_model) == \
+            (other.width, other.height, other.distortion_model) and all(
+                np.array_equal(getattr(self, f), getattr(other, f)) for f in "KDRP")
+
+    def __hash__(self) -> int:
+        return hash((self.width, self.height, self.distortion_model,
+                     *(getattr(self, f).tobytes() for f in "KDRP")))
 
     def _check_model(self, D: np.ndarray) -> None:
         allowed = DISTORTION_MODELS.get(self.distortion_model)

@@ -65,7 +65,7 @@ def to_homogeneous(matrix: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KittiCalibration:
     """Calibration of one KITTI recording day.
 

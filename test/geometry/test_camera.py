@@ -82,3 +82,9 @@ def test_bad_camera_raises_calibration_error(kwargs: dict, needle: str) -> None:
 def test_bad_crop_raises() -> None:
     with pytest.raises(CalibrationError, match="crop"):
         make_camera().crop(100, 0, 1200, 10)
+
+
+def test_equality_and_hash_compare_values() -> None:
+    a, b = make_camera(), make_camera()
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != a.crop(0, 0, 100, 100) and a != "camera"
