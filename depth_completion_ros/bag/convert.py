@@ -138,9 +138,9 @@ def _write_frames(writer: Writer, sequence: KittiSequence, camera: int,
         for conn, stamp, msg in (
                 (conns["points"], lidar_ns, messages.point_cloud(
                     frame.points, estimate_rings(frame.points), lidar_ns, LIDAR_FRAME)),
-                (conns["image"], cam_ns, messages.rgb_image(frame.image, cam_ns, optical)),
                 (conns["info"], cam_ns, messages.rectified_camera_info(
-                    width, height, K, cam_ns, optical))):
+                    width, height, K, cam_ns, optical)),
+                (conns["image"], cam_ns, messages.rgb_image(frame.image, cam_ns, optical))):
             writer.write(conn, stamp, store.serialize_cdr(msg, msg.__msgtype__))
         sources.append(str(frame.index))
         stamps.append(cam_ns)

@@ -122,3 +122,14 @@ def lidar_to_camera_from_tf(path: str | Path, lidar_frame: str, camera_frame: st
                 return np.linalg.inv(transform_matrix(stamped.transform))
     raise CalibrationError(
         f"{tf_topic} in bag {path} has no transform between {lidar_frame!r} and {camera_frame!r}")
+
+
+def first_message(path: str | Path, topic: str) -> Any:
+    """The first message on ``topic``, decoded.
+
+    Raises:
+        DataFormatError: the topic is missing or empty.
+    """
+    for message in iter_messages(path, [topic]):
+        return message.decode()
+    raise DataFormatError(f"bag {path}: topic {topic} has no message")

@@ -1,0 +1,139 @@
+"""Offline evaluation: the node's pipeline over a bag, frame by frame, deterministic.
+
+Frames come from :func:`~depth_completion_ros.evaluation.frames.iter_bag_frames` (the node's sync
+policy and message conversions), depth from :class:`~depth_completion_ros.pipeline.DepthPipeline`
+(the node's per-frame code), scores from :mod:`~depth_completion_ros.evaluation.scoring`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from depth_completion_ros.bag.topics import BagTopics
+from depth_completion_ros.errors import InputError, ModelError
+from depth_completion_ros.evaluation.frames import EvalFrame, iter_bag_frames
+from depth_completion_ros.evaluation.ground_truth import KittiGroundTruth
+from depth_completion_ros.evaluation.results import FrameRow, bin_label
+from depth_completion_ros.evaluation.scoring import (ScoringTarget, frame_rings, gt_target,
+                                                     heldout_target, score)
+from depth_completion_ros.io.depth_png import write_depth_png
+from depth_completion_ros.pipeline import DepthPipeline
+from depth_completion_ros.sync.policy import SyncConfig
+
+
+@dataclass(frozen=True)
+class EvaluationSetup:
+    """What to evaluate on a bag.
+
+    Attributes:
+        bag: the bag.
+        topics: image / camera info / points topics.
+        lines: line counts to run (see :mod:`~depth_completion_ros.evaluation.splits`).
+        groundtruth: KITTI ground truth, or None for held-out beams.
+        ring_source: "estimate" (the protocol's) or "field".
+        save_predictions: folder for ``lines_<N>/{prediction,groundtruth}/%010d.png``, or None.
+        sync: the node's sync timing.
+    """
+
+    bag: Path
+    topics: BagTopics
+    lines: tuple[int, ...]
+    groundtruth: KittiGroundTruth | None = None
+    ring_source: str = "estimate"
+    save_predictions: Path | None = None
+    sync: SyncConfig = field(default_factory=SyncConfig)
+
+
+@dataclass
+class Snapshot:
+    """Images of one scored frame for the report's figures (metres; crop of the scored region)."""
+
+    lines: int
+    frame: int
+    rgb: np.ndarray
+    depth: np.ndarray
+    confidence: np.ndarray
+    groundtruth: np.ndarray
+
+
+def make_target(frame: EvalFrame, lines: int, setup: EvaluationSetup,
+                lidar_to_camera: np.ndarray) -> ScoringTarget | None:
+    """The frame's input and ground truth at ``lines``; None when it has no ground truth."""
+    if setup.groundtruth is not None:
+        depth = setup.groundtruth.depth(frame.index, frame.stamp_ns)
+        if depth is None:
+            return None
+        rings = None if frame.points is None or lines in (0, 64) else \
+            frame_rings(frame.points, frame.ring, setup.ring_source)
+        return gt_target(frame.points, rings, depth, lines)
+    if frame.points is None:
+        return None
+    rings = frame_rings(frame.points, frame.ring, setup.ring_source)
+    return heldout_target(frame.points, rings, lidar_to_camera, frame.camera, lines,
+                          protocol_rings=setup.ring_source == "estimate")
+
+
+def evaluate_frame(pipeline: DepthPipeline, frame: EvalFrame, lines: int,
+                   setup: EvaluationSetup) -> tuple[FrameRow, Snapshot | None]:
+    """Run and score one frame at one line count; the row says why when it is not scored."""
+    row = FrameRow(lines, frame.index, frame.stamp_ns, "scored")
+    target = make_target(frame, lines, setup, pipeline.lidar_to_camera)
+    if target is None:
+        row.status = "no ground truth" if frame.points is not None or setup.groundtruth \
+            else "no cloud paired"
+        return row, None
+    try:
+        result = pipeline.process(frame.rgb, frame.camera, target.input_points)
+    except ModelError as err:
+        row.status = f"not servable: {err}"
+        return row, None
+    row.mode, row.latency_ms = result.mode, result.timings_ms.get("total", float("nan"))
+    return _score_into(row, result.depth, result.confidence, frame, target, setup)
+
+
+def _score_into(row: FrameRow, depth: np.ndarray, confidence: np.ndarray | None,
+                frame: EvalFrame, target: ScoringTarget,
+                setup: EvaluationSetup) -> tuple[FrameRow, Snapshot | None]:
+    """Fill ``row`` with the scores of ``depth``; save PNGs; a snapshot for the figures."""
+    try:
+        metrics, bins, prediction, groundtruth = score(depth, target)
+    except InputError:
+        row.status = "no ground truth"
+        return row, None
+    row.metrics, row.bins = metrics, {bin_label(b): m for b, m in bins.items()}
+    if setup.save_predictions is not None:
+        folder = setup.save_predictions / f"lines_{row.lines}"
+        write_depth_png(folder / "prediction" / f"{frame.index:010d}.png", prediction)
+        write_depth_png(folder / "groundtruth" / f"{frame.index:010d}.png", groundtruth)
+    x0, y0, w, h = target.crop
+    conf = confidence[y0:y0 + h, x0:x0 + w] if confidence is not None \
+        else np.zeros_like(prediction)
+    return row, Snapshot(row.lines, frame.index, frame.rgb[y0:y0 + h, x0:x0 + w].copy(),
+                         prediction, conf, groundtruth)
+
+
+def evaluate_offline(pipeline: DepthPipeline, setup: EvaluationSetup, *,
+                     keep_snapshots: int = 3,
+                     progress: Callable[[FrameRow], None] | None = None
+                     ) -> tuple[list[FrameRow], list[Snapshot]]:
+    """Evaluate every frame of the bag at every line count of ``setup``.
+
+    Returns:
+        (rows, snapshots): one row per frame and line count in bag order; the first
+        ``keep_snapshots`` scored frames of each line count for the figures.
+    """
+    rows: list[FrameRow] = []
+    snapshots: list[Snapshot] = []
+    for frame in iter_bag_frames(setup.bag, setup.topics, setup.sync):
+        for lines in setup.lines:
+            row, snapshot = evaluate_frame(pipeline, frame, lines, setup)
+            rows.append(row)
+            if snapshot is not None and \
+                    sum(s.lines == lines for s in snapshots) < keep_snapshots:
+                snapshots.append(snapshot)
+            if progress is not None:
+                progress(row)
+    return rows, snapshots

@@ -1,0 +1,125 @@
+"""What a model gets and what it is scored on, per frame and line count, and the scoring itself.
+
+Two ground truths:
+
+* held-out beams (:mod:`depth_completion_ros.evaluation.heldout`, reused as is: for 32 and 16
+  lines with estimated rings the frame comes from :func:`heldout.prepare_frame` itself; other line
+  counts and ring sources compose its own steps with the ring sets of
+  :mod:`~depth_completion_ros.evaluation.splits`): scored on the bottom-centre 1216x352 crop;
+* KITTI depth-completion PNGs: scored on the full image.
+
+Rings: ``"estimate"`` = the protocol's definition (:func:`estimate_rings` with ``cut="pi"`` on
+the cloud in its stored order, right for bags made from KITTI ``.bin`` scans, whose clouds keep
+that order); ``"field"`` = the cloud's ``ring`` field (driver bags, whose clouds are not in scan
+order).
+
+Scoring follows the devkit, which reads 16-bit PNGs: prediction and ground truth are both taken
+through the KITTI 16-bit encoding (1/256 m) before :func:`frame_metrics`, so the numbers equal
+those of any scorer that reads the PNGs ``--save-predictions`` writes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from depth_completion_ros.errors import InputError
+from depth_completion_ros.evaluation import heldout
+from depth_completion_ros.evaluation.splits import heldout_mask, input_mask
+from depth_completion_ros.geometry.camera import PinholeCamera
+from depth_completion_ros.geometry.projection import project_to_depth
+from depth_completion_ros.geometry.rings import estimate_rings, point_rings
+from depth_completion_ros.io.depth_png import depth_to_uint16, uint16_to_depth
+from depth_completion_ros.metrics.devkit import DepthMetrics, binned_metrics, frame_metrics
+
+RING_SOURCES = ("estimate", "field")
+
+
+@dataclass(frozen=True)
+class ScoringTarget:
+    """Model input and ground truth of one frame at one line count.
+
+    Attributes:
+        input_points: (M, 3) float32 metres (LiDAR frame) given to the model, None = no LiDAR.
+        groundtruth: (h, w) float32 metres on the crop, 0 = no ground truth.
+        crop: (x0, y0, w, h) of the scored region in the full image.
+    """
+
+    input_points: np.ndarray | None
+    groundtruth: np.ndarray
+    crop: tuple[int, int, int, int]
+
+
+def frame_rings(points: np.ndarray, ring_field: np.ndarray | None, source: str) -> np.ndarray:
+    """(N,) ring per point: the protocol's estimate, or the cloud's ``ring`` field.
+
+    Raises:
+        InputError: unknown ``source``, or ``"field"`` for a cloud without a ring field.
+    """
+    if source not in RING_SOURCES:
+        raise InputError(f"ring source must be one of {RING_SOURCES}, got {source!r}")
+    if source == "estimate":
+        return estimate_rings(points, cut="pi")
+    if ring_field is None:
+        raise InputError("ring source 'field': the cloud has no ring field; use 'estimate'")
+    return point_rings(points, ring_field)
+
+
+def heldout_target(points: np.ndarray, rings: np.ndarray, lidar_to_camera: np.ndarray,
+                   camera: PinholeCamera, lines: int, *, protocol_rings: bool) -> ScoringTarget:
+    """Held-out-beam input and ground truth (see the module docstring).
+
+    Args:
+        points: (N, 3) metres, LiDAR frame, in stored order.
+        rings: (N,) ring per point (from :func:`frame_rings`).
+        lidar_to_camera: (4, 4).
+        camera: the image's camera.
+        lines: 32, 16, 8, 4 or 0 input lines.
+        protocol_rings: ``rings`` are the protocol's estimate (then 32 / 16 lines use
+            :func:`heldout.prepare_frame` directly).
+    """
+    keep = input_mask(rings, lines)
+    variant = str(lines)
+    if protocol_rings and variant in heldout.VARIANTS:
+        frame = heldout.prepare_frame(points, lidar_to_camera, camera, variant)
+        return ScoringTarget(points[keep], frame.groundtruth, frame.crop)
+    sparse = project_to_depth(points[keep], lidar_to_camera, camera,
+                              min_depth=heldout.MIN_DEPTH_M)
+    hidden = project_to_depth(points[heldout_mask(rings, lines)], lidar_to_camera, camera,
+                              min_depth=heldout.MIN_DEPTH_M)
+    crop = heldout.bottom_centre_crop(camera.height, camera.width)
+    groundtruth = heldout.drop_occluded(heldout.cut(hidden, crop), heldout.cut(sparse, crop))
+    return ScoringTarget(points[keep] if lines else None, groundtruth, crop)
+
+
+def gt_target(points: np.ndarray | None, rings: np.ndarray | None, groundtruth: np.ndarray,
+              lines: int) -> ScoringTarget:
+    """KITTI ground-truth target: the first ``lines`` of 64 as input, scored on the full image."""
+    height, width = groundtruth.shape
+    if lines == 0 or points is None:
+        return ScoringTarget(None, groundtruth, (0, 0, width, height))
+    keep = slice(None) if lines == 64 else input_mask(rings, lines)
+    return ScoringTarget(points[keep], groundtruth, (0, 0, width, height))
+
+
+def quantise(depth: np.ndarray) -> np.ndarray:
+    """(H, W) metres through the KITTI 16-bit PNG encoding (1/256 m; NaN / <= 0 -> 0)."""
+    return uint16_to_depth(depth_to_uint16(depth))
+
+
+def score(depth: np.ndarray, target: ScoringTarget
+          ) -> tuple[DepthMetrics, dict[tuple[float, float], DepthMetrics | None], np.ndarray,
+                     np.ndarray]:
+    """Score a full-size prediction on the target's crop.
+
+    Returns:
+        (metrics, per-distance-bin metrics, quantised prediction crop, quantised ground truth),
+        the last two exactly what a KITTI PNG of each holds.
+
+    Raises:
+        InputError: no ground-truth pixel in the crop.
+    """
+    prediction = quantise(heldout.cut(depth, target.crop))
+    groundtruth = quantise(target.groundtruth)
+    return (frame_metrics(prediction, groundtruth), binned_metrics(prediction, groundtruth),
+            prediction, groundtruth)

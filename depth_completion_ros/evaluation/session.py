@@ -1,0 +1,101 @@
+"""One evaluation run end to end: resolve inputs, evaluate (offline or online), write outputs.
+
+Used by ``depth-completion evaluate`` and ``depth-completion demo``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from depth_completion_ros.bag.topics import BagTopics
+from depth_completion_ros.evaluation.calibration import resolve_lidar_to_camera
+from depth_completion_ros.evaluation.ground_truth import KittiGroundTruth
+from depth_completion_ros.evaluation.offline import EvaluationSetup, evaluate_offline
+from depth_completion_ros.evaluation.report import metrics_table, write_report
+from depth_completion_ros.evaluation.results import summarise, to_json, write_csv, write_json
+from depth_completion_ros.evaluation.splits import sweep_lines
+from depth_completion_ros.models.registry import get_model
+from depth_completion_ros.pipeline import DepthPipeline
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    """Everything ``depth-completion evaluate`` takes (see its ``--help``)."""
+
+    bag: Path
+    model: str
+    report: Path
+    gt_dir: Path | None = None
+    lines: int | None = None
+    json_path: Path | None = None
+    save_predictions: Path | None = None
+    online: bool = False
+    image_topic: str = "/kitti/camera_color_left/image_raw"
+    camera_info_topic: str = "/kitti/camera_color_left/camera_info"
+    points_topic: str = "/kitti/velo/pointcloud"
+    lidar_to_camera: tuple[float, ...] | None = None
+    calib: str | None = None
+    camera: int = 2
+    gt_timestamps: str | None = None
+    ring_source: str = "estimate"
+    dropout_model: str | None = None
+    checkpoint: str | None = None
+    device: str = "auto"
+    rate: float = 1.0
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    """Where the results went, and the printed table."""
+
+    table: str
+    report: Path
+    json_path: Path
+    csv_path: Path
+    document: dict
+
+
+def run_evaluation(request: EvaluationRequest) -> EvaluationOutcome:
+    """Evaluate as requested and write report, CSV and JSON (see the module docstring)."""
+    topics = BagTopics(request.image_topic, request.camera_info_topic, request.points_topic)
+    transform = resolve_lidar_to_camera(request.bag, topics, matrix=request.lidar_to_camera,
+                                        calib=request.calib, camera=request.camera)
+    heldout = request.gt_dir is None
+    lines = request.lines if request.lines is not None or not request.online else 32
+    gt = None if heldout else KittiGroundTruth.open(
+        request.gt_dir, request.bag, camera=request.camera, timestamps=request.gt_timestamps)
+    setup = EvaluationSetup(request.bag, topics, sweep_lines(lines, heldout), gt,
+                            request.ring_source, request.save_predictions)
+    if request.online:
+        from depth_completion_ros.evaluation.online import evaluate_online
+        rows, snapshots, extra = evaluate_online(request, setup, transform)
+    else:
+        pipeline = DepthPipeline(_model(request.model, request), transform,
+                                 dropout_model=_dropout(request))
+        rows, snapshots = evaluate_offline(pipeline, setup)
+        extra = {}
+    summaries = [summarise(rows, n) for n in setup.lines]
+    meta = {"model": request.model, "bag": str(request.bag),
+            "mode": "online (live node)" if request.online else "offline (node pipeline)",
+            "ground_truth": "held-out beams (evaluation/heldout.py, lines per evaluation/"
+                            "splits.py)" if heldout else str(request.gt_dir),
+            "scored_on": "KITTI 16-bit encoding of prediction and ground truth",
+            "lidar_to_camera": np.round(transform, 9).tolist(), **extra}
+    document = to_json(rows, summaries, meta)
+    json_path = request.json_path or request.report / "metrics.json"
+    write_json(document, json_path)
+    csv_path = request.report / "frames.csv"
+    write_csv(rows, csv_path)
+    report = write_report(request.report, summaries, snapshots,
+                          {k: v for k, v in meta.items() if k != "lidar_to_camera"})
+    return EvaluationOutcome(metrics_table(summaries), report, json_path, csv_path, document)
+
+
+def _model(name: str, request: EvaluationRequest):
+    return get_model(name, checkpoint=request.checkpoint, device=request.device)
+
+
+def _dropout(request: EvaluationRequest):
+    return _model(request.dropout_model, request) if request.dropout_model else None
