@@ -5,6 +5,7 @@ No ROS needed. Errors from rosbags (missing bag, unknown storage, unknown messag
 """
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -133,3 +134,19 @@ def first_message(path: str | Path, topic: str) -> Any:
     for message in iter_messages(path, [topic]):
         return message.decode()
     raise DataFormatError(f"bag {path}: topic {topic} has no message")
+
+
+def header_stamp_ns(raw: bytes) -> int:
+    """Header stamp (ns) of a CDR message whose first field is a std_msgs/Header.
+
+    Reads only the 4-byte CDR encapsulation and the stamp's ``int32 sec`` / ``uint32 nanosec``
+    that follow it (no full deserialisation, cheap for big images).
+
+    Raises:
+        DataFormatError: fewer than 12 bytes or an unknown encapsulation.
+    """
+    if len(raw) < 12 or raw[1] not in (0, 1):
+        raise DataFormatError(f"not a CDR message with a header ({len(raw)} bytes)")
+    order = "<" if raw[1] == 1 else ">"
+    sec, nanosec = struct.unpack_from(f"{order}iI", raw, 4)
+    return sec * 1_000_000_000 + nanosec

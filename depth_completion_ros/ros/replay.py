@@ -9,6 +9,7 @@ late subscribers still get it. On a machine with ROS 2, ``ros2 bag play`` does t
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-from depth_completion_ros.bag.reading import bag_topics, iter_messages
+from depth_completion_ros.bag.reading import bag_topics, header_stamp_ns, iter_messages
 from depth_completion_ros.bag.schedule import ReplayOptions, due_offsets
 from depth_completion_ros.bag.topics import TF_STATIC_TOPIC
 
@@ -38,11 +39,13 @@ class ReplayStats:
         published: bag topic -> messages published.
         passes: completed passes over the bag.
         skipped_topics: bag topic -> reason it was not published (type not importable here).
+        pass_started_ns: wall-clock time (ns) at which each pass began.
     """
 
     published: dict[str, int] = field(default_factory=dict)
     passes: int = 0
     skipped_topics: dict[str, str] = field(default_factory=dict)
+    pass_started_ns: list[int] = field(default_factory=list)
 
 
 def message_class(msgtype: str) -> Any:
@@ -59,11 +62,15 @@ class BagPlayer:
         bag: the bag folder or file.
         options: rate, loop, start offset, remaps.
         topics: bag topics to publish (all when empty).
+        on_publish: called with (bag topic, header stamp ns) after each publication of a
+            message that starts with a std_msgs/Header (not /tf_static).
     """
 
     def __init__(self, node: Node, bag: str | Path, options: ReplayOptions,
-                 topics: tuple[str, ...] = ()) -> None:
+                 topics: tuple[str, ...] = (),
+                 on_publish: Callable[[str, int], None] | None = None) -> None:
         self._bag = Path(bag)
+        self._on_publish = on_publish
         self._options = options
         self.stats = ReplayStats()
         self._publishers: dict[str, Any] = {}
@@ -95,6 +102,7 @@ class BagPlayer:
         """One pass; returns the mean interval between distinct due times (the gap to the next
         pass, so a looped bag keeps its rate)."""
         start, offsets = time.monotonic(), set()
+        self.stats.pass_started_ns.append(time.time_ns())
         for message, offset in due_offsets(iter_messages(self._bag, tuple(self._publishers)),
                                            self._options):
             delay = start + offset - time.monotonic()
@@ -102,5 +110,7 @@ class BagPlayer:
                 break
             self._publishers[message.topic].publish(message.raw)
             self.stats.published[message.topic] += 1
+            if self._on_publish is not None and message.topic != TF_STATIC_TOPIC:
+                self._on_publish(message.topic, header_stamp_ns(message.raw))
             offsets.add(offset)
         return max(offsets, default=0.0) / max(1, len(offsets) - 1)

@@ -28,7 +28,7 @@ def demo_out(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("demo")
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        assert demo.run(parse(["--out", str(out)])) == 0
+        assert demo.run(parse(["--out", str(out), "--projection-only"])) == 0
     return out, buf.getvalue()
 
 

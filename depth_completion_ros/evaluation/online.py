@@ -1,0 +1,128 @@
+"""Online evaluation: the live node fed by a replay of the bag, its outputs recorded and scored.
+
+The node gets only the input rings of the requested line count: a copy of the bag whose clouds
+keep those rings (no clouds at all for 0 lines) is replayed; ground truth and camera come from
+the original bag, frame by frame as offline (:func:`make_target`); each recorded ``depth`` is
+matched to its frame by the image stamp. Frames the node did not publish are rows with status
+"not delivered". The bag is replayed twice and only the second pass is scored: the first warms
+the node up (model, transport discovery, and its LiDAR-alive state: an image that arrives before
+any cloud after a long silence is served in prediction mode by design). Latency = output
+receive time - image publish time (wall clock).
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rosbags.rosbag2 import Writer
+
+from depth_completion_ros.bag.messages import TYPESTORE, point_cloud, stamp_to_ns
+from depth_completion_ros.bag.reading import iter_messages, open_bag
+from depth_completion_ros.bag.schedule import ReplayOptions
+from depth_completion_ros.errors import InputError
+from depth_completion_ros.evaluation.frames import iter_bag_frames
+from depth_completion_ros.evaluation.offline import EvaluationSetup, Snapshot, _score_into, \
+    make_target
+from depth_completion_ros.evaluation.results import FrameRow
+from depth_completion_ros.evaluation.scoring import frame_rings
+from depth_completion_ros.evaluation.splits import input_mask
+from depth_completion_ros.ros.conversions import cloud_to_points
+from depth_completion_ros.ros.params import NodeSettings
+
+
+def float_image(msg: Any) -> np.ndarray:
+    """(H, W) float32 of a 32FC1 sensor_msgs/Image (rosbags-decoded), honouring ``step``."""
+    if msg.encoding != "32FC1":
+        raise InputError(f"expected a 32FC1 image, got {msg.encoding!r}")
+    dtype = np.dtype(">f4" if msg.is_bigendian else "<f4")
+    rows = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.step)
+    return rows[:, :msg.width * 4].copy().view(dtype).astype(np.float32)
+
+
+def write_input_bag(source: Path, target: Path, setup: EvaluationSetup, lines: int) -> None:
+    """Copy ``source`` to ``target`` keeping only the input rings of ``lines`` in every cloud."""
+    with open_bag(source) as reader:
+        connections = list(reader.connections)
+    writer = Writer(target, version=8)
+    with writer:
+        out = {c.topic: writer.add_connection(
+            c.topic, c.msgtype, typestore=TYPESTORE,
+            offered_qos_profiles=c.ext.offered_qos_profiles) for c in connections
+            if not (lines == 0 and c.topic == setup.topics.points)}
+        for message in iter_messages(source):
+            if message.topic not in out:
+                continue
+            raw = message.raw
+            if message.topic == setup.topics.points and lines != 64:
+                raw = _keep_input_rings(message.decode(), setup.ring_source, lines)
+            writer.write(out[message.topic], message.log_time_ns, raw)
+
+
+def _keep_input_rings(msg: Any, ring_source: str, lines: int) -> bytes:
+    cloud = cloud_to_points(msg)
+    keep = input_mask(frame_rings(cloud.xyz, cloud.ring, ring_source), lines)
+    intensity = cloud.intensity if cloud.intensity is not None else np.zeros(len(cloud.xyz))
+    points = np.column_stack([cloud.xyz, intensity]).astype(np.float32)[keep]
+    rings = cloud.ring[keep] if cloud.ring is not None else np.zeros(len(points), np.int32)
+    new = point_cloud(points, rings, stamp_to_ns(msg.header.stamp), msg.header.frame_id)
+    return bytes(TYPESTORE.serialize_cdr(new, new.__msgtype__))
+
+
+def evaluate_online(request: Any, setup: EvaluationSetup, transform: np.ndarray
+                    ) -> tuple[list[FrameRow], list[Snapshot], dict[str, Any]]:
+    """Replay through the live node at ``setup.lines[0]`` lines and score what it publishes."""
+    from depth_completion_ros.ros.live import NAMESPACE, run_live
+
+    lines = setup.lines[0]
+    settings = NodeSettings()
+    parameters = {"model": request.model, "lidar_to_camera": transform.reshape(-1).tolist(),
+                  "publish_depth_color": False, "publish_sparse_depth": False}
+    if request.dropout_model:
+        parameters["dropout_model"] = request.dropout_model
+    with tempfile.TemporaryDirectory() as tmp:
+        bag = Path(tmp) / "input"
+        write_input_bag(setup.bag, bag, setup, lines)
+        live = run_live(bag, setup.topics, parameters,
+                        ReplayOptions(rate=request.rate, max_loops=2))
+    scored = [m for m in live.outputs if m.log_time_ns >= live.replay.pass_started_ns[-1]]
+    depth = {m.topic.rsplit("/", 1)[1] + str(stamp_to_ns(d.header.stamp)): d
+             for m in scored for d in [m.decode()]}
+    received = {stamp_to_ns(m.decode().header.stamp): m.log_time_ns for m in scored
+                if m.topic == f"{NAMESPACE}/depth"}
+    rows, snapshots = _score_recorded(setup, lines, depth, received, live.image_publish_ns,
+                                      transform)
+    extra = {"node": {"passes": "2 (first = warm-up, second scored)",
+                      "sent_images": live.replay.published.get(setup.topics.image, 0),
+                      "published_depth": live.counts.get(f"{NAMESPACE}/depth", 0),
+                      "diagnostics": live.diagnostics,
+                      "max_depth_m": settings.max_depth}}
+    return rows, snapshots, extra
+
+
+def _score_recorded(setup: EvaluationSetup, lines: int, outputs: dict[str, Any],
+                    received: dict[int, int], published: dict[int, int],
+                    transform: np.ndarray) -> tuple[list[FrameRow], list[Snapshot]]:
+    rows, snapshots = [], []
+    for frame in iter_bag_frames(setup.bag, setup.topics, setup.sync):
+        row = FrameRow(lines, frame.index, frame.stamp_ns, "scored", mode="live")
+        depth_msg = outputs.get(f"depth{frame.stamp_ns}")
+        if depth_msg is None:
+            row.status = "not delivered"
+            rows.append(row)
+            continue
+        target = make_target(frame, lines, setup, transform)
+        if target is None:
+            row.status = "no ground truth"
+            rows.append(row)
+            continue
+        row.latency_ms = (received[frame.stamp_ns] - published.get(frame.stamp_ns, 0)) / 1e6
+        confidence = outputs.get(f"confidence{frame.stamp_ns}")
+        row, snapshot = _score_into(row, float_image(depth_msg),
+                                    float_image(confidence) if confidence else None,
+                                    frame, target, setup)
+        rows.append(row)
+        if snapshot is not None and len(snapshots) < 3:
+            snapshots.append(snapshot)
+    return rows, snapshots

@@ -1,0 +1,177 @@
+"""Run the live node on a bag: start depth_completion_node, replay, record its outputs.
+
+Used by online evaluation and the soak benchmark. The node runs in a subprocess with the Fast DDS
+shared-memory profile (``FASTDDS_DEFAULT_PROFILES_FILE`` = ``config/fastdds_shm.xml``) in a
+namespace of its own; its resident memory is sampled from ``/proc/<pid>/status`` (VmRSS).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+
+from depth_completion_ros.bag.reading import BagMessage
+from depth_completion_ros.bag.schedule import ReplayOptions
+from depth_completion_ros.bag.topics import BagTopics
+from depth_completion_ros.errors import DepthCompletionError
+from depth_completion_ros.paths import config_dir
+from depth_completion_ros.ros.recorder import TopicRecorder
+from depth_completion_ros.ros.replay import BagPlayer, ReplayStats
+
+NAMESPACE = "/depth_completion_eval"
+_NODE_MAIN = "import sys; from depth_completion_ros.ros.node import main; sys.exit(main())"
+
+
+@dataclass
+class LiveRun:
+    """What a live run produced.
+
+    Attributes:
+        replay: what the player published.
+        outputs: recorded node outputs (``depth`` and ``confidence`` when kept).
+        counts: topic -> messages received.
+        diagnostics: the last /diagnostics key -> value of the node.
+        rss_mb: (seconds since start, node VmRSS in MB) samples.
+        image_publish_ns: image header stamp -> wall time (ns) the player published it.
+    """
+
+    replay: ReplayStats
+    outputs: list[BagMessage]
+    counts: dict[str, int]
+    diagnostics: dict[str, str] = field(default_factory=dict)
+    rss_mb: list[tuple[float, float]] = field(default_factory=list)
+    image_publish_ns: dict[int, int] = field(default_factory=dict)
+
+
+def node_command(topics: BagTopics, parameters: dict[str, object]) -> list[str]:
+    """The node's command line: remapped inputs, a private namespace, ``-p`` parameters."""
+    command = [sys.executable, "-c", _NODE_MAIN, "--ros-args", "-r", f"__ns:={NAMESPACE}",
+               "-r", f"image:={topics.image}", "-r", f"camera_info:={topics.camera_info}",
+               "-r", f"points:={topics.points}"]
+    for name, value in parameters.items():
+        text = "[" + ",".join(repr(float(v)) for v in value) + "]" \
+            if isinstance(value, (list, tuple)) else str(value).lower() \
+            if isinstance(value, bool) else str(value)
+        command += ["-p", f"{name}:={text}"]
+    return command
+
+
+def node_env() -> dict[str, str]:
+    """Environment of the node and of this process: the shared-memory Fast DDS profile."""
+    env = dict(os.environ)
+    env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(config_dir() / "fastdds_shm.xml"))
+    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+    env.setdefault("ROS_LOCALHOST_ONLY", "1")
+    return env
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (VmRSS of /proc/<pid>/status); NaN if gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def run_live(bag: Path, topics: BagTopics, parameters: dict[str, object],
+             options: ReplayOptions, *, keep_outputs: bool = True,
+             ready_timeout_s: float = 60.0, drain_s: float = 3.0) -> LiveRun:
+    """Start the node, wait until it subscribes, replay ``bag``, wait for it to drain, stop it.
+
+    Raises:
+        DepthCompletionError: the node exits early or never subscribes.
+    """
+    os.environ.update({k: v for k, v in node_env().items() if k not in os.environ})
+    process = subprocess.Popen(node_command(topics, parameters), env=node_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    rclpy.init()
+    try:
+        return _drive(process, bag, topics, options, keep_outputs, ready_timeout_s, drain_s)
+    finally:
+        rclpy.try_shutdown()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _drive(process: subprocess.Popen, bag: Path, topics: BagTopics, options: ReplayOptions,
+           keep: bool, ready_timeout_s: float, drain_s: float) -> LiveRun:
+    node = rclpy.create_node("depth_completion_eval_driver")
+    recorder = TopicRecorder(keep=keep)
+    for name in ("depth", "confidence"):
+        recorder.subscribe(node, f"{NAMESPACE}/{name}", "sensor_msgs/msg/Image")
+    diagnostics = _DiagnosticsListener(node)
+    published: dict[int, int] = {}
+    player = BagPlayer(node, bag, options, (topics.image, topics.camera_info, topics.points),
+                       on_publish=lambda topic, stamp: published.__setitem__(stamp, time.time_ns())
+                       if topic == topics.image else None)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    _wait_ready(process, node, topics, ready_timeout_s)
+    start, samples, stop = time.monotonic(), [], threading.Event()
+    sampler = threading.Thread(target=_sample_rss, args=(process.pid, start, samples, stop),
+                               daemon=True)
+    sampler.start()
+    stats = player.play()
+    _drain(recorder, f"{NAMESPACE}/depth", drain_s)
+    stop.set()
+    sampler.join()
+    counts, outputs = recorder.snapshot()
+    executor.shutdown(timeout_sec=1.0)
+    return LiveRun(stats, outputs, counts, diagnostics.latest, samples, published)
+
+
+def _wait_ready(process: subprocess.Popen, node, topics: BagTopics, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DepthCompletionError(f"depth_completion_node exited with {process.returncode}: "
+                                       f"{process.stderr.read()[-2000:]}")
+        if node.count_subscribers(topics.image) and node.count_publishers(f"{NAMESPACE}/depth"):
+            time.sleep(0.5)  # let discovery settle on both sides
+            return
+        time.sleep(0.1)
+    raise DepthCompletionError(f"depth_completion_node did not subscribe within {timeout_s} s")
+
+
+def _drain(recorder: TopicRecorder, topic: str, quiet_s: float) -> None:
+    """Wait until no new output arrived for ``quiet_s`` seconds."""
+    last, last_change = -1, time.monotonic()
+    while time.monotonic() - last_change < quiet_s:
+        count = recorder.snapshot()[0].get(topic, 0)
+        if count != last:
+            last, last_change = count, time.monotonic()
+        time.sleep(0.1)
+
+
+def _sample_rss(pid: int, start: float, samples: list, stop: threading.Event) -> None:
+    while not stop.wait(0.5):
+        samples.append((time.monotonic() - start, rss_mb(pid)))
+
+
+class _DiagnosticsListener:
+    """Keeps the node's latest /diagnostics key-values."""
+
+    def __init__(self, node) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray
+        self.latest: dict[str, str] = {}
+        node.create_subscription(DiagnosticArray, "/diagnostics", self._on, 10)
+
+    def _on(self, msg) -> None:
+        for status in msg.status:
+            if status.name.startswith(NAMESPACE):
+                self.latest = {kv.key: kv.value for kv in status.values}
