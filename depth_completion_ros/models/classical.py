@@ -9,12 +9,16 @@ each beam is a near-horizontal line of dense samples and the gaps are between be
 2. horizontal gap fill inside each beam: an empty pixel takes the nearest (largest inverse depth)
    value within ``row_fill_px`` pixels of its row;
 3. per column, linear interpolation of inverse depth between the nearest filled pixel above and
-   below; above the top beam the top value is extended (IP-Basic's extrapolation), below the
-   lowest beam the lowest value. This adapts to any beam spacing (64, 32, 16, 4 lines) without
-   per-density kernels;
-4. ``median_px`` median then ``blur_px`` Gaussian on the inverse depth: at depth discontinuities
-   the estimate becomes a blend of the two surfaces, which is what minimises the squared error
-   when the side a pixel belongs to is uncertain.
+   below (:mod:`~depth_completion_ros.models.column_fill`, vectorised); above the top beam the
+   top value is extended (IP-Basic's extrapolation), below the lowest beam the lowest value. This
+   adapts to any beam spacing (64, 32, 16, 4 lines) without per-density kernels. Where the two
+   ends differ by more than ``jump_ratio`` (a depth discontinuity between two beams: the edge is
+   somewhere in the gap, side unknown) the value is ``jump_blend`` times the inverse-depth
+   interpolation plus the rest times the interpolation linear in depth, which keeps the
+   estimate from collapsing onto the near surface (better squared error);
+4. ``median_px`` median on the inverse depth, then ``blur_px`` Gaussian on the depth: at
+   discontinuities the estimate becomes the mean depth of the two surfaces, which is what
+   minimises the squared error when the side a pixel belongs to is uncertain.
 
 Work is limited to the rows from the top measurement down (rows above only get the extension).
 
@@ -24,8 +28,7 @@ Confidence (documented in models/README.md), per pixel::
 
 ``dist_px``: pixel distance along the column to the nearest measurement (after the in-beam row
 fill, so about the distance to the nearest beam); ``spread``: relative depth range in the 3x3
-neighbourhood, ``(max(1/d) - min(1/d)) / (1/d)`` of the output (about
-``(d_far - d_near) / d``). Rows above the top beam get ``c`` times ``exp(-rows_above / 8)``.
+neighbourhood of the output depth, ``(max(d) - min(d)) / d``. Rows above the top beam get ``c`` times ``exp(-rows_above / 8)``.
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ import numpy as np
 
 from depth_completion_ros.errors import ModelError
 from depth_completion_ros.models.base import CompletionOutput, ModelCapabilities, check_inputs
+from depth_completion_ros.models.column_fill import column_brackets
 from depth_completion_ros.models.registry import register_model
 
 CAPABILITIES = ModelCapabilities(needs_lidar=True, rgb_only=False, needs_gpu=False)
@@ -52,7 +56,10 @@ class ClassicalConfig:
         min_depth: measurements at or below are ignored.
         row_fill_px: width of the horizontal in-beam gap fill (odd, >= 1).
         median_px: median filter size on inverse depth (3 or 5; 0 = off).
-        blur_px: Gaussian size on inverse depth (odd; 0 = off).
+        jump_ratio: inverse-depth ratio of a gap's two ends above which it is a discontinuity.
+        jump_blend: weight of the inverse-depth interpolation at discontinuities (the rest is
+            the interpolation linear in depth), in [0, 1].
+        blur_px: Gaussian size on depth (odd; 0 = off).
         confidence_distance_px: pixel distance at which the distance term falls to 1/e.
         confidence_spread: relative depth spread at which the spread term falls to 1/e.
     """
@@ -61,6 +68,8 @@ class ClassicalConfig:
     row_fill_px: int = 7
     median_px: int = 5
     blur_px: int = 13
+    jump_ratio: float = 1.3
+    jump_blend: float = 0.5
     confidence_distance_px: float = 6.0
     confidence_spread: float = 0.1
 
@@ -71,6 +80,9 @@ class ClassicalConfig:
                 raise ValueError(f"{key} must be 0 or a positive odd number, got {value}")
         if self.median_px not in (0, 3, 5):
             raise ValueError(f"median_px must be 0, 3 or 5, got {self.median_px}")
+        if self.jump_ratio < 1.0 or not 0.0 <= self.jump_blend <= 1.0:
+            raise ValueError(f"jump_ratio must be >= 1 and jump_blend in [0, 1], got "
+                             f"{self.jump_ratio}, {self.jump_blend}")
         if self.confidence_distance_px <= 0 or self.confidence_spread <= 0:
             raise ValueError("confidence_distance_px and confidence_spread must be > 0")
 
@@ -89,68 +101,71 @@ def fill_rows(inv: np.ndarray, width: int) -> np.ndarray:
     return np.where(inv > 0, inv, cv2.dilate(inv, np.ones((1, width), np.uint8)))
 
 
-def interpolate_columns(inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Linear interpolation of each column between its nearest filled pixels above and below.
+def interpolate_columns(inv: np.ndarray, jump_ratio: float = 1.3, jump_blend: float = 0.5
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column interpolation of inverse depth between the nearest filled pixels above/below.
 
+    Linear in ``1/d`` (exact on planes); where the two ends differ by more than ``jump_ratio``
+    (a depth discontinuity) the value is ``jump_blend`` times that plus ``1 - jump_blend`` times
+    the interpolation linear in depth (the mean depth if the edge lies anywhere in the gap).
     Pixels above a column's first filled pixel take its value, pixels below its last one take
     that; all-empty columns stay 0.
 
     Args:
-        inv: (H, W) float32, 0 = empty; H < 32768.
+        inv: (H, W) float32 inverse depth (1/metres), 0 = empty.
+        jump_ratio: ratio of the two ends' inverse depths above which the blend applies.
+        jump_blend: weight in [0, 1] of the inverse-depth interpolation at discontinuities.
 
     Returns:
         (interpolated (H, W) float32; vertical distance (H, W) float32, pixels, to the nearest
-        filled pixel of the column, ``height`` in all-empty columns).
+        filled pixel of the column, ``H`` in all-empty columns).
     """
-    height, width = inv.shape
-    valid = inv > 0
-    rows = np.arange(height, dtype=np.int16)[:, None]
-    above = np.maximum.accumulate(np.where(valid, rows, np.int16(-1)), axis=0)
-    below = np.minimum.accumulate(np.where(valid, rows, np.int16(height))[::-1], axis=0)[::-1]
-    has_above, has_below = above >= 0, below < height
-    cols = np.arange(width, dtype=np.int32)[None, :]
-    v_above = np.take(inv.ravel(), np.maximum(above, 0).astype(np.int32) * width + cols)
-    v_below = np.take(inv.ravel(), np.minimum(below, height - 1).astype(np.int32) * width + cols)
-    v_above = np.where(has_above, v_above, v_below)
-    v_below = np.where(has_below, v_below, v_above)
-    t = (rows - above).astype(np.float32)
-    t /= np.maximum(below - above, 1).astype(np.float32)
-    t[~(has_above & has_below)] = 0.0
-    v_below -= v_above
-    v_below *= t
-    v_below += v_above
-    dist = np.minimum(np.where(has_above, rows - above, height), below - rows).astype(np.float32)
-    return v_below, dist
+    b = column_brackets(inv)
+    out = b.below - b.above
+    out *= b.t
+    out += b.above
+    if jump_blend < 1.0:
+        near, far = np.maximum(b.above, b.below), np.minimum(b.above, b.below)
+        jump = near > np.float32(jump_ratio) * far
+        mean_depth = b.above * b.below  # 1 / ((1 - t) / above + t / below)
+        mean_depth /= np.maximum((1.0 - b.t) * b.below + b.t * b.above, np.float32(1e-12))
+        mixed = np.float32(jump_blend) * out + np.float32(1.0 - jump_blend) * mean_depth
+        np.copyto(out, mixed, where=jump)
+    return out, b.dist
 
 
-def complete_inverse(inv: np.ndarray, config: ClassicalConfig) -> tuple[np.ndarray, np.ndarray]:
+def complete_depth(inv: np.ndarray, config: ClassicalConfig) -> tuple[np.ndarray, np.ndarray]:
     """Steps 2-4 of the module docstring on an (H, W) float32 inverse-depth image (0 = empty).
 
     Returns:
-        (completed inverse depth (H, W) float32; vertical pixel distance to the nearest filled
-        pixel (H, W) float32, see :func:`interpolate_columns`).
+        (completed depth (H, W) float32 metres, 0 where no estimate; vertical pixel distance to
+        the nearest filled pixel (H, W) float32, see :func:`interpolate_columns`).
     """
-    out, dist = interpolate_columns(fill_rows(inv, config.row_fill_px))
+    out, dist = interpolate_columns(fill_rows(inv, config.row_fill_px), config.jump_ratio,
+                                    config.jump_blend)
     if config.median_px:
         out = cv2.medianBlur(out, config.median_px)
+    depth = np.zeros_like(out)
+    np.divide(np.float32(1.0), out, out=depth, where=out > 0)
     if config.blur_px:
-        out = cv2.GaussianBlur(out, (config.blur_px, config.blur_px), 0)
-    return out, dist
+        depth = cv2.GaussianBlur(depth, (config.blur_px, config.blur_px), 0)
+    return depth, dist
 
 
-def confidence_map(inv_out: np.ndarray, dist: np.ndarray, config: ClassicalConfig) -> np.ndarray:
+def confidence_map(depth: np.ndarray, dist: np.ndarray, config: ClassicalConfig) -> np.ndarray:
     """Confidence in [0, 1] (formula in the module docstring).
 
     Args:
-        inv_out: (H, W) float32 completed inverse depth, 0 = no estimate.
+        depth: (H, W) float32 completed depth, metres, 0 = no estimate.
         dist: (H, W) float32 pixel distance to the nearest (row-filled) measurement.
     """
-    spread = (cv2.dilate(inv_out, _SPREAD_KERNEL) - cv2.erode(inv_out, _SPREAD_KERNEL))
-    spread /= np.maximum(inv_out, np.float32(1e-6))
+    spread = cv2.dilate(depth, _SPREAD_KERNEL)
+    spread -= cv2.erode(depth, _SPREAD_KERNEL)
+    spread /= np.maximum(depth, np.float32(1e-6))
     exponent = dist / np.float32(config.confidence_distance_px)
     exponent += spread / np.float32(config.confidence_spread)
-    conf = np.exp(-exponent)
-    conf[inv_out <= 0] = 0.0
+    conf = cv2.exp(-exponent)
+    conf[depth <= 0] = 0.0
     return conf
 
 
@@ -169,12 +184,11 @@ def complete(sparse_depth: np.ndarray, config: ClassicalConfig = ClassicalConfig
     if rows_any.size == 0:
         return depth, conf
     top = int(rows_any[0])
-    sub = sparse_depth[top:].astype(np.float32)
-    inv = np.zeros_like(sub)
-    np.divide(1.0, sub, out=inv, where=measured[top:])
-    inv_out, dist = complete_inverse(inv, config)
-    conf[top:] = confidence_map(inv_out, dist, config)
-    np.divide(1.0, inv_out, out=depth[top:], where=inv_out > 0)
+    inv = np.zeros((height - top, width), np.float32)
+    np.divide(np.float32(1.0), sparse_depth[top:], out=inv, where=measured[top:])
+    sub, dist = complete_depth(inv, config)
+    conf[top:] = confidence_map(sub, dist, config)
+    np.copyto(depth[top:], sub, where=sub > 0)
     if top > 0:  # IP-Basic's extrapolation: extend the top row upwards, fading confidence
         depth[:top] = depth[top]
         fade = np.exp(-np.arange(top, 0, -1, dtype=np.float32) / np.float32(8.0))[:, None]

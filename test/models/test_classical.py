@@ -7,15 +7,39 @@ import pytest
 from depth_completion_ros.evaluation.heldout import cut, iter_drive, score_frame
 from depth_completion_ros.models import get_model
 from depth_completion_ros.models.classical import interpolate_columns
+from depth_completion_ros.models.column_fill import bracket_rows, running_max
 
 
 def test_interpolation_is_linear_in_inverse_depth():
     inv = np.zeros((5, 2), np.float32)
     inv[0] = 1 / 10
     inv[4] = 1 / 5
-    out, dist = interpolate_columns(inv)
+    out, dist = interpolate_columns(inv, jump_ratio=2.5)  # 10 m -> 5 m: below the jump ratio
     np.testing.assert_allclose(1 / out[2], 1 / 0.15, rtol=1e-6)   # a plane: 1/z is linear
     np.testing.assert_array_equal(dist[:, 0], [0, 1, 2, 1, 0])
+
+
+def test_discontinuity_blends_inverse_and_depth_interpolation():
+    inv = np.zeros((5, 1), np.float32)
+    inv[0], inv[4] = 1 / 40, 1 / 5  # 40 m above, 5 m below: a jump
+    out, _ = interpolate_columns(inv, jump_ratio=1.3, jump_blend=0.5)
+    # middle: inverse interp (1/40 + 1/5) / 2 = 0.1125; depth interp 22.5 m -> 1/22.5
+    np.testing.assert_allclose(out[2, 0], 0.5 * 0.1125 + 0.5 / 22.5, rtol=1e-6)
+    np.testing.assert_allclose(out[[0, 4], 0], [1 / 40, 1 / 5], rtol=1e-6)
+
+
+def test_running_max_and_bracket_rows_match_reference():
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 1000, (37, 5)).astype(np.uint16)
+    np.testing.assert_array_equal(running_max(values), np.maximum.accumulate(values, axis=0))
+    valid = np.zeros((6, 3), bool)
+    valid[[1, 4], 0] = True
+    valid[2, 1] = True
+    above, below = bracket_rows(valid)
+    np.testing.assert_array_equal(above[:, 0], [-1, 1, 1, 1, 4, 4])
+    np.testing.assert_array_equal(below[:, 0], [1, 1, 4, 4, 4, 6])
+    np.testing.assert_array_equal(above[:, 1], [-1, -1, 2, 2, 2, 2])
+    np.testing.assert_array_equal(below[:, 2], [6] * 6)
 
 
 def test_no_measurement_gives_nan_and_zero_confidence():
