@@ -18,6 +18,7 @@ from depth_completion_ros.evaluation.results import summarise, to_json, write_cs
 from depth_completion_ros.evaluation.splits import sweep_lines
 from depth_completion_ros.models.registry import get_model
 from depth_completion_ros.pipeline import DepthPipeline
+from depth_completion_ros.ros.params import NodeSettings
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,10 @@ def run_evaluation(request: EvaluationRequest) -> EvaluationOutcome:
         from depth_completion_ros.evaluation.online import evaluate_online
         rows, snapshots, extra = evaluate_online(request, setup, transform)
     else:
+        node = NodeSettings()  # the node's defaults, so offline == online
         pipeline = DepthPipeline(_model(request.model, request), transform,
-                                 dropout_model=_dropout(request))
+                                 use_rectified=node.use_rectified, min_depth=node.min_depth,
+                                 max_depth=node.max_depth, dropout_model=_dropout(request))
         rows, snapshots = evaluate_offline(pipeline, setup)
         extra = {}
     summaries = [summarise(rows, n) for n in setup.lines]
