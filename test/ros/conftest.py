@@ -196,7 +196,10 @@ def harness(ros_context):
     made: list[Harness] = []
 
     def make(**overrides: Any) -> Harness:
-        params = {**load_yaml_params(CONFIG_DIR / "kitti.yaml"), **overrides}
+        # A long lidar_timeout and max_wait by default: an image may arrive before its cloud
+        # (separate topics, no ordering) and single-frame tests must not fall into prediction.
+        params = {**load_yaml_params(CONFIG_DIR / "kitti.yaml"), "lidar_timeout": 5.0,
+                  "max_wait": 0.3, **overrides}
         made.append(Harness(*ros_context, params))
         return made[-1]
     yield make

@@ -82,7 +82,7 @@ def test_without_dropout_model_frames_are_unserved_and_reported(harness, frames)
 
 
 def test_model_hot_swap_under_load(harness, frames):
-    h = harness(max_wait=0.05)
+    h = harness()
     assert h.wait_for(lambda: h.io.count_subscribers("image") > 0, 5)
     stop = threading.Event()
 
