@@ -41,7 +41,7 @@ import numpy as np
 
 from depth_completion_ros.errors import ModelError
 from depth_completion_ros.models.base import CompletionOutput, ModelCapabilities, check_inputs
-from depth_completion_ros.models.column_fill import column_brackets
+from depth_completion_ros.models.column_fill import ColumnBrackets, column_brackets
 from depth_completion_ros.models.registry import register_model
 
 CAPABILITIES = ModelCapabilities(needs_lidar=True, rgb_only=False, needs_gpu=False)
@@ -66,7 +66,7 @@ class ClassicalConfig:
 
     min_depth: float = 0.1
     row_fill_px: int = 7
-    median_px: int = 5
+    median_px: int = 3
     blur_px: int = 13
     jump_ratio: float = 1.3
     jump_blend: float = 0.5
@@ -118,20 +118,32 @@ def interpolate_columns(inv: np.ndarray, jump_ratio: float = 1.3, jump_blend: fl
 
     Returns:
         (interpolated (H, W) float32; vertical distance (H, W) float32, pixels, to the nearest
-        filled pixel of the column, ``H`` in all-empty columns).
+        filled pixel of the column, meaningless in all-empty columns).
     """
     b = column_brackets(inv)
-    out = b.below - b.above
+    out = np.subtract(b.below, b.above)
     out *= b.t
     out += b.above
     if jump_blend < 1.0:
-        near, far = np.maximum(b.above, b.below), np.minimum(b.above, b.below)
-        jump = near > np.float32(jump_ratio) * far
-        mean_depth = b.above * b.below  # 1 / ((1 - t) / above + t / below)
-        mean_depth /= np.maximum((1.0 - b.t) * b.below + b.t * b.above, np.float32(1e-12))
-        mixed = np.float32(jump_blend) * out + np.float32(1.0 - jump_blend) * mean_depth
-        np.copyto(out, mixed, where=jump)
+        blend_discontinuities(out, b, jump_ratio, jump_blend)
     return out, b.dist
+
+
+def blend_discontinuities(out: np.ndarray, b: ColumnBrackets, jump_ratio: float,
+                          jump_blend: float) -> None:
+    """In place: at discontinuities, mix the inverse-depth interpolation with the depth one.
+
+    Args:
+        out: (H, W) float32 inverse-depth interpolation (1/metres), modified.
+        b: the column brackets ``out`` was interpolated from.
+        jump_ratio, jump_blend: see :func:`interpolate_columns`.
+    """
+    near, far = np.maximum(b.above, b.below), np.minimum(b.above, b.below)
+    jump = np.flatnonzero(near > np.float32(jump_ratio) * far)
+    above, below, t = (np.take(a, jump) for a in (b.above, b.below, b.t))
+    mean_depth = above * below / np.maximum((1.0 - t) * below + t * above, np.float32(1e-12))
+    flat = out.reshape(-1)
+    flat[jump] = np.float32(jump_blend) * flat[jump] + np.float32(1.0 - jump_blend) * mean_depth
 
 
 def complete_depth(inv: np.ndarray, config: ClassicalConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -159,8 +171,7 @@ def confidence_map(depth: np.ndarray, dist: np.ndarray, config: ClassicalConfig)
         depth: (H, W) float32 completed depth, metres, 0 = no estimate.
         dist: (H, W) float32 pixel distance to the nearest (row-filled) measurement.
     """
-    spread = cv2.dilate(depth, _SPREAD_KERNEL)
-    spread -= cv2.erode(depth, _SPREAD_KERNEL)
+    spread = cv2.morphologyEx(depth, cv2.MORPH_GRADIENT, _SPREAD_KERNEL)  # max - min, 3x3
     spread /= np.maximum(depth, np.float32(1e-6))
     exponent = dist / np.float32(config.confidence_distance_px)
     exponent += spread / np.float32(config.confidence_spread)

@@ -8,6 +8,7 @@ of that pixel comes from a running max (min) of row indices, computed as a log-s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -18,13 +19,13 @@ class ColumnBrackets:
     """For every pixel, its column's nearest valid pixels above (row <= y) and below (row >= y).
 
     All arrays are (H, W) float32. A missing side copies the other one; in all-empty columns
-    both values are 0.
+    both values are 0 (and ``t``, ``dist`` are meaningless there).
 
     Attributes:
         above: value of the nearest valid pixel above (inclusive).
         below: value of the nearest valid pixel below (inclusive).
-        t: position between them, 0 at the upper one, 1 at the lower one (0 if a side is missing).
-        dist: pixel distance to the nearer of the two (``H`` in all-empty columns).
+        t: position between them in [0, 1], 0 at the upper one, 1 at the lower one.
+        dist: pixel distance to the nearer of the two.
     """
 
     above: np.ndarray
@@ -64,11 +65,20 @@ def bracket_rows(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height = valid.shape[0]
     rows = np.arange(1, height + 1, dtype=np.uint16)[:, None]
     above = running_max(np.where(valid, rows, np.uint16(0))).astype(np.float32)
-    above -= 1.0
+    above -= np.float32(1.0)
     flipped = np.where(valid[::-1], rows, np.uint16(0))  # row y -> 1-based index from the bottom
     below = running_max(flipped)[::-1].astype(np.float32)
     np.subtract(np.float32(height), below, out=below)
     return above, below
+
+
+@lru_cache(maxsize=4)
+def _column_map(height: int, width: int) -> np.ndarray:
+    """(height, width) float32 x coordinates for ``cv2.remap`` (cached, read-only)."""
+    cols = np.ascontiguousarray(np.broadcast_to(np.arange(width, dtype=np.float32),
+                                                (height, width)))
+    cols.flags.writeable = False
+    return cols
 
 
 def gather_rows(image: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -78,26 +88,31 @@ def gather_rows(image: np.ndarray, rows: np.ndarray) -> np.ndarray:
         image: (H, W) float32.
         rows: (H, W) float32 integer-valued row indices.
     """
-    cols = np.broadcast_to(np.arange(image.shape[1], dtype=np.float32), image.shape)
-    return cv2.remap(image, np.ascontiguousarray(cols), rows, cv2.INTER_NEAREST,
+    return cv2.remap(image, _column_map(*image.shape), rows, cv2.INTER_NEAREST,
                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 def column_brackets(image: np.ndarray) -> ColumnBrackets:
     """Bracketing values, position and distance for every pixel of a sparse image.
 
+    A missing side takes the other side's row before the gather, so both values are equal
+    there and the position, clipped to [0, 1], does not matter.
+
     Args:
         image: (H, W) float32, valid where > 0.
     """
     height = image.shape[0]
     above_row, below_row = bracket_rows(image > 0)
-    above, below = gather_rows(image, above_row), gather_rows(image, below_row)
-    has_above, has_below = above_row >= 0, below_row < height
+    no_above, no_below = above_row < 0, below_row >= height
+    np.copyto(above_row, below_row, where=no_above)
+    np.copyto(below_row, above_row, where=no_below)
     rows = np.arange(height, dtype=np.float32)[:, None]
-    dist = np.minimum(np.where(has_above, rows - above_row, np.float32(height)), below_row - rows)
-    t = (rows - above_row) / np.maximum(below_row - above_row, np.float32(1))
-    both = has_above & has_below
-    t[~both] = 0.0
-    np.copyto(above, below, where=~has_above)
-    np.copyto(below, above, where=~has_below)
-    return ColumnBrackets(above, below, t, dist)
+    t = np.subtract(rows, above_row)
+    dist = np.abs(t)
+    span = np.subtract(below_row, above_row)
+    np.maximum(span, np.float32(1.0), out=span)
+    t /= span
+    np.clip(t, np.float32(0.0), np.float32(1.0), out=t)
+    np.subtract(below_row, rows, out=span)
+    np.minimum(dist, np.abs(span, out=span), out=dist)
+    return ColumnBrackets(gather_rows(image, above_row), gather_rows(image, below_row), t, dist)

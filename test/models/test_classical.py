@@ -67,8 +67,9 @@ def test_confidence_ranks_errors_on_sample(sample_runs):
     assert err[top].mean() < 0.7 * err[~top].mean()
 
 
-def test_classical_beats_ip_basic_mae_on_sample(sample_runs):
-    """MAE only: on these 4 frames the RMSE margin is not robust (see models/README.md)."""
-    ours = np.mean([score_frame(c.depth, f).mae_mm for c, _, f in sample_runs])
-    ref = np.mean([score_frame(i.depth, f).mae_mm for _, i, f in sample_runs])
-    assert ours < 0.95 * ref
+def test_classical_beats_ip_basic_on_sample(sample_runs):
+    """Held-out 32 lines on the 4 embedded frames: RMSE 3600 vs 3829 mm, MAE 751 vs 893 mm."""
+    ours = [score_frame(c.depth, f) for c, _, f in sample_runs]
+    ref = [score_frame(i.depth, f) for _, i, f in sample_runs]
+    assert np.mean([m.rmse_mm for m in ours]) < 0.97 * np.mean([m.rmse_mm for m in ref])
+    assert np.mean([m.mae_mm for m in ours]) < 0.9 * np.mean([m.mae_mm for m in ref])
