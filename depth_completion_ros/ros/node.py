@@ -17,6 +17,7 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
+from rclpy.exceptions import ParameterUninitializedException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -127,13 +128,23 @@ class DepthCompletionNode(Node):
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 
+    def _values(self) -> dict[str, Any]:
+        """Current parameter values by name (None for an unset ``lidar_to_camera``)."""
+        values = {}
+        for name in PARAMETERS:
+            try:
+                values[name] = self.get_parameter(name).value
+            except ParameterUninitializedException:
+                values[name] = None
+        return values
+
     def _read_settings(self) -> NodeSettings:
-        return NodeSettings.from_mapping({n: self.get_parameter(n).value for n in PARAMETERS})
+        return NodeSettings.from_mapping(self._values())
 
     # --- parameters -------------------------------------------------------------------------
     def _validate(self, params: list[Parameter]) -> SetParametersResult:
         """On-set callback: reject a change with its reason (unknown model, bad range ...)."""
-        values = {n: self.get_parameter(n).value for n in PARAMETERS}
+        values = self._values()
         values.update({p.name: p.value for p in params})
         try:
             reason = check_settings(NodeSettings.from_mapping(values),
@@ -286,9 +297,10 @@ class DepthCompletionNode(Node):
             self.get_clock().now().to_msg()))
 
     def destroy_node(self) -> None:
-        """Stop the worker and the model loader, then the node."""
-        self.worker.stop()
-        self.models.close()
+        """Stop the worker and the model loader (when constructed), then the node."""
+        for part in (getattr(self, "worker", None), getattr(self, "models", None)):
+            if part is not None:
+                part.stop() if isinstance(part, LatestWorker) else part.close()
         super().destroy_node()
 
 

@@ -95,3 +95,24 @@ def _zero_k_info(frames, msgs, stamp):
     msg.k = [0.0] * 9
     return msg
 
+
+
+def test_node_starts_without_lidar_to_camera(ros_context):
+    from depth_completion_ros.ros.node import DepthCompletionNode
+    node = DepthCompletionNode(context=ros_context[0], namespace="/no_extrinsic")
+    try:
+        assert node.settings.transform() is None and node.settings.model == "classical"
+    finally:
+        node.destroy_node()
+
+
+def test_invalid_start_parameters_exit_with_the_reason():
+    import os
+    import subprocess
+    import sys
+    code = ("import sys; from depth_completion_ros.ros.node import main; "
+            "sys.exit(main(['n', '--ros-args', '-p', 'model:=bogus']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ))
+    assert proc.returncode == 1
+    assert "unknown model 'bogus'; registered models: classical" in proc.stderr
