@@ -4,6 +4,9 @@ Per frame, over the pixels where the ground truth is valid (finite and > 0): RMS
 iRMSE and iMAE in 1/km, abs rel, sq rel and the fraction with ``max(p/g, g/p) < 1.25**k``. The
 aggregate is the plain mean of the per-frame values, as the official devkit computes it.
 
+sq rel is the devkit's ``mean((p - g)**2 / g**2)`` (``evaluate_depth.cpp``), which differs from the
+``mean((p - g)**2 / g)`` (metres) of Eigen et al. used in many monocular papers; compare with care.
+
 Invalid predictions (NaN, inf or <= 0; in a KITTI PNG a 0) are, by default (``invalid="devkit"``),
 filled the way the devkit's ``interpolateBackground`` does before scoring: inside a row, a gap
 between two valid pixels takes the smaller (nearer) of the two; gaps at the row ends take the nearest valid value; rows with no valid pixel take the first /
