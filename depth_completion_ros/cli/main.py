@@ -18,13 +18,16 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluate", "score a model on a bag against ground truth or held-out beams"),
     "convert": ("convert", "convert a KITTI raw drive into a rosbag2"),
     "replay": ("replay", "publish a bag through rclpy with its original timing"),
-    "train": ("train", "train a learned model"),
+    "train": ("train", "train a learned model (not available yet: comes with the learned models)"),
     "benchmark": ("benchmark", "time projection and models"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="depth-completion", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="depth-completion",
+        description="Camera + LiDAR depth completion: models, KITTI prediction, bag conversion, "
+                    "replay and evaluation (run any subcommand with -h for its options).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
