@@ -20,6 +20,7 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
+        (f"share/{PACKAGE}/config/models", glob("config/models/*.yaml")),
         (f"share/{PACKAGE}/models", glob("models/*.md") + glob("models/*.pt")),
     ],
     install_requires=["setuptools"],
