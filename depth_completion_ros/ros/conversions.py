@@ -54,12 +54,11 @@ def _byte_buffer(data: Any, needed: int, what: str) -> np.ndarray:
     return buf
 
 
-def image_to_rgb(msg: Any) -> np.ndarray:
-    """sensor_msgs/Image (rgb8, bgr8, rgba8, bgra8, mono8) -> (H, W, 3) uint8 RGB.
+def check_image_layout(msg: Any) -> tuple[int, tuple[int, int, int] | None]:
+    """Check an Image's encoding, size, ``step`` and data length (shared by every decoder).
 
-    A strided view of the message buffer (no copy) for rgb8 / bgr8 / rgba8 / bgra8, honouring row
-    padding (``step`` > width * channels); mono8 is replicated into three channels (a copy).
-    The view is read-only when the message buffer is.
+    Returns:
+        (channels, channel order giving RGB or None for mono8) of :data:`IMAGE_ENCODINGS`.
 
     Raises:
         InputError: unsupported encoding, zero size, ``step`` too small or data truncated.
@@ -74,6 +73,22 @@ def image_to_rgb(msg: Any) -> np.ndarray:
         raise InputError(f"Image size: {width}x{height} is empty")
     if step < width * channels:
         raise InputError(f"Image.step: {step} < width {width} * {channels} channels")
+    _byte_buffer(msg.data, (height - 1) * step + width * channels, "Image")
+    return channels, order
+
+
+def image_to_rgb(msg: Any) -> np.ndarray:
+    """sensor_msgs/Image (rgb8, bgr8, rgba8, bgra8, mono8) -> (H, W, 3) uint8 RGB.
+
+    A strided view of the message buffer (no copy) for rgb8 / bgr8 / rgba8 / bgra8, honouring row
+    padding (``step`` > width * channels); mono8 is replicated into three channels (a copy).
+    The view is read-only when the message buffer is.
+
+    Raises:
+        InputError: unsupported encoding, zero size, ``step`` too small or data truncated.
+    """
+    channels, order = check_image_layout(msg)
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
     buf = _byte_buffer(msg.data, (height - 1) * step + width * channels, "Image")
     pixels = np.lib.stride_tricks.as_strided(buf, shape=(height, width, channels),
                                              strides=(step, channels, 1), writeable=False)
@@ -91,7 +106,8 @@ def _cloud_dtype(msg: Any) -> np.dtype:
             continue
         kind = POINT_FIELD_TYPES.get(int(field.datatype))
         if kind is None:
-            raise InputError(f"PointCloud2.fields[{field.name!r}].datatype: {field.datatype} unknown")
+            raise InputError(f"PointCloud2.fields[{field.name!r}].datatype: {field.datatype} "
+                             "unknown")
         if field.name in "xyz" and kind not in ("f4", "f8"):
             raise InputError(f"PointCloud2.fields[{field.name!r}].datatype: {field.datatype}, "
                              "expected FLOAT32 (7) or FLOAT64 (8)")
@@ -110,6 +126,48 @@ def _cloud_dtype(msg: Any) -> np.dtype:
                      "itemsize": point_step})
 
 
+def check_cloud_layout(msg: Any) -> np.dtype:
+    """Check a PointCloud2's fields, strides and data length (shared by every decoder).
+
+    Returns:
+        The structured dtype of one point (x, y, z and optional ring / intensity, itemsize
+        ``point_step``).
+
+    Raises:
+        InputError: no x / y / z, bad strides, truncated data or an empty cloud.
+    """
+    dtype = _cloud_dtype(msg)
+    height, width = int(msg.height), int(msg.width)
+    row_step = int(msg.row_step)
+    if height < 0 or width < 0 or row_step < width * dtype.itemsize:
+        raise InputError(f"PointCloud2 layout: {width}x{height}, row_step {row_step} "
+                         f"< width * point_step {width * dtype.itemsize}")
+    needed = (height - 1) * row_step + width * dtype.itemsize if height * width else 0
+    _byte_buffer(msg.data, needed, "PointCloud2")
+    if height * width == 0:
+        raise InputError("PointCloud2: the cloud is empty (0 points)")
+    return dtype
+
+
+def finite_cloud(xyz: np.ndarray, ring: np.ndarray | None,
+                 intensity: np.ndarray | None) -> PointCloud:
+    """Keep the points whose x, y, z are all finite (NaN / inf dropped).
+
+    Args:
+        xyz: (N, 3) coordinates, metres. ring, intensity: (N,) or None.
+
+    Raises:
+        InputError: no point is finite.
+    """
+    xyz = np.asarray(xyz, dtype=np.float32)
+    keep = np.isfinite(xyz).all(axis=1)
+    if not keep.any():
+        raise InputError(f"PointCloud2: none of its {xyz.shape[0]} points is finite")
+    return PointCloud(xyz=xyz[keep],
+                      ring=None if ring is None else ring[keep].astype(np.int32),
+                      intensity=None if intensity is None else intensity[keep].astype(np.float32))
+
+
 def cloud_to_points(msg: Any) -> PointCloud:
     """sensor_msgs/PointCloud2 -> finite points, organised (height > 1) or not.
 
@@ -120,26 +178,13 @@ def cloud_to_points(msg: Any) -> PointCloud:
     Raises:
         InputError: no x / y / z, truncated data, bad strides, or no finite point at all.
     """
-    dtype = _cloud_dtype(msg)
-    height, width = int(msg.height), int(msg.width)
-    row_step = int(msg.row_step)
-    if height < 0 or width < 0 or row_step < width * dtype.itemsize:
-        raise InputError(f"PointCloud2 layout: {width}x{height}, row_step {row_step} "
-                         f"< width * point_step {width * dtype.itemsize}")
-    needed = (height - 1) * row_step + width * dtype.itemsize if height * width else 0
-    buf = _byte_buffer(msg.data, needed, "PointCloud2")
-    if height * width == 0:
-        raise InputError("PointCloud2: the cloud is empty (0 points)")
-    points = np.ndarray((height, width), dtype=dtype, buffer=buf,
-                        strides=(row_step, dtype.itemsize)).reshape(-1)
-    xyz = np.stack([points["x"], points["y"], points["z"]], axis=-1).astype(np.float32)
-    keep = np.isfinite(xyz).all(axis=1)
-    if not keep.any():
-        raise InputError(f"PointCloud2: none of its {xyz.shape[0]} points is finite")
-    ring = points["ring"][keep].astype(np.int32) if "ring" in dtype.names else None
-    intensity = points["intensity"][keep].astype(np.float32) \
-        if "intensity" in dtype.names else None
-    return PointCloud(xyz=xyz[keep], ring=ring, intensity=intensity)
+    dtype = check_cloud_layout(msg)
+    buf = _byte_buffer(msg.data, 0, "PointCloud2")
+    points = np.ndarray((int(msg.height), int(msg.width)), dtype=dtype, buffer=buf,
+                        strides=(int(msg.row_step), dtype.itemsize)).reshape(-1)
+    xyz = np.stack([points["x"], points["y"], points["z"]], axis=-1)
+    return finite_cloud(xyz, points["ring"] if "ring" in dtype.names else None,
+                        points["intensity"] if "intensity" in dtype.names else None)
 
 
 def camera_info_fields(msg: Any) -> dict[str, Any]:
@@ -202,10 +247,15 @@ def depth_to_image(depth: np.ndarray, header: Any) -> Any:
     return array_to_image(depth.astype(np.float32, copy=False), header, "32FC1")
 
 
+def depth_to_mm(depth: np.ndarray) -> np.ndarray:
+    """(H, W) depth in metres -> (H, W) uint16 millimetres; 0 where NaN, clipped at 65535."""
+    mm = np.nan_to_num(depth.astype(np.float64) * 1000.0, nan=0.0, posinf=0.0, neginf=0.0)
+    return np.clip(np.rint(mm), 0, 65535).astype(np.uint16)
+
+
 def depth_to_mm_image(depth: np.ndarray, header: Any) -> Any:
     """(H, W) depth in metres -> 16UC1 Image in millimetres; 0 where NaN, clipped at 65535."""
-    mm = np.nan_to_num(depth.astype(np.float64) * 1000.0, nan=0.0, posinf=0.0, neginf=0.0)
-    return array_to_image(np.clip(np.rint(mm), 0, 65535).astype(np.uint16), header, "16UC1")
+    return array_to_image(depth_to_mm(depth), header, "16UC1")
 
 
 def points_to_cloud(xyz: np.ndarray, header: Any) -> Any:

@@ -15,13 +15,11 @@ from typing import Any
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import ParameterUninitializedException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from depth_completion_ros.errors import (ConfigError, DepthCompletionError, InputError,
@@ -29,9 +27,10 @@ from depth_completion_ros.errors import (ConfigError, DepthCompletionError, Inpu
 from depth_completion_ros.models.registry import list_models
 from depth_completion_ros.pipeline import DepthPipeline
 from depth_completion_ros.ros import compat
-from depth_completion_ros.ros.conversions import (camera_info_to_camera, cloud_to_points,
-                                                  image_to_rgb, stamp_to_seconds)
+from depth_completion_ros.ros.conversions import stamp_to_seconds
+from depth_completion_ros.ros.descriptors import descriptor, make_qos
 from depth_completion_ros.ros.diagnostics import NodeStats, to_diagnostic_array
+from depth_completion_ros.ros.inputs import BadInputReport, CameraCache, decode_checked_image
 from depth_completion_ros.ros.model_slot import ModelKey, ModelSlot
 from depth_completion_ros.ros.outputs import OutputPublishers
 from depth_completion_ros.ros.params import PARAMETERS, NodeSettings, check_settings
@@ -40,18 +39,6 @@ from depth_completion_ros.sync.worker import LatestWorker
 
 LOG_EVERY_S = 2.0  # throttle of the bad-input log line, per kind
 POLL_PERIOD_S = 0.02  # resolution of max_wait
-
-
-def make_qos(kind: str, depth: int) -> QoSProfile:
-    """QoS named by a parameter: sensor_data (best effort, volatile), reliable or best_effort."""
-    if kind == "sensor_data":
-        qos = QoSProfile(depth=depth)
-        qos.reliability, qos.durability = (qos_profile_sensor_data.reliability,
-                                           qos_profile_sensor_data.durability)
-        return qos
-    reliability = ReliabilityPolicy.RELIABLE if kind == "reliable" else \
-        ReliabilityPolicy.BEST_EFFORT
-    return QoSProfile(depth=depth, reliability=reliability)
 
 
 def model_key(settings: NodeSettings) -> ModelKey:
@@ -66,19 +53,6 @@ def sync_config(settings: NodeSettings) -> SyncConfig:
                       lidar_timeout=settings.lidar_timeout)
 
 
-def _descriptor(name: str) -> ParameterDescriptor:
-    description, allowed, read_only = PARAMETERS[name]
-    desc = ParameterDescriptor(name=name, description=description, read_only=read_only)
-    if allowed and isinstance(allowed[0], str):
-        desc.additional_constraints = f"one of {list(allowed)}"
-    elif allowed and isinstance(allowed[0], int) and isinstance(allowed[1], int):
-        desc.integer_range = [IntegerRange(from_value=allowed[0], to_value=allowed[1], step=1)]
-    elif allowed:
-        desc.floating_point_range = [FloatingPointRange(from_value=float(allowed[0]),
-                                                        to_value=float(allowed[1]), step=0.0)]
-    return desc
-
-
 class DepthCompletionNode(Node):
     """The node; see the module docstring. Raises ConfigError on invalid start-up parameters."""
 
@@ -88,15 +62,15 @@ class DepthCompletionNode(Node):
         for name in PARAMETERS:
             value = getattr(defaults, name)
             self.declare_parameter(name, Parameter.Type.DOUBLE_ARRAY
-                                   if name == "lidar_to_camera" else value, _descriptor(name))
+                                   if name == "lidar_to_camera" else value, descriptor(name))
         self.settings = self._read_settings()
         reason = check_settings(self.settings, [m.name for m in list_models()])
         if reason:
             raise ConfigError(f"node parameters: {reason}")
         self.stats = NodeStats()
         self._lock = threading.Lock()
-        self._last_log: dict[str, float] = {}
-        self._camera: tuple[Any, Any] = (None, None)  # (CameraInfo msg, PinholeCamera)
+        self._bad_input = BadInputReport(self.stats, self.get_logger(), LOG_EVERY_S)
+        self.camera = CameraCache()
         self.models = ModelSlot(on_result=self._on_model_loaded)
         self.models.load_now(model_key(self.settings))
         self.sync: ImageDrivenSync[Any, Any] = ImageDrivenSync(sync_config(self.settings),
@@ -111,7 +85,8 @@ class DepthCompletionNode(Node):
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
         self.get_logger().info(f"serving model {self.settings.model!r}; optional ROS packages: "
-                               f"{compat.available()}")
+                               f"{compat.available()}; image/camera_info pairing: "
+                               f"{self.camera_pairing}")
         if self.settings.transform() is None and self._tf_lookup is None:
             self.get_logger().warning("lidar_to_camera is unset and tf2_ros is not importable: "
                                       "clouds cannot be projected (set lidar_to_camera)")
@@ -121,8 +96,9 @@ class DepthCompletionNode(Node):
         qos_in = make_qos(s.input_qos, s.qos_depth)
         self.outputs = OutputPublishers(self, make_qos(s.output_qos, s.qos_depth))
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(Image, "image", self._on_image, qos_in)
-        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos_in)
+        self.camera_pairing, self._camera_subs = compat.subscribe_camera(
+            self, Image, CameraInfo, qos_in, self._on_image, self._on_camera_info,
+            self._on_unpaired_image)
         self.create_subscription(PointCloud2, "points", self._on_points, qos_in)
 
     def _now(self) -> float:
@@ -171,23 +147,21 @@ class DepthCompletionNode(Node):
     # --- callbacks (executor thread: no inference here) ---------------------------------------
     def _on_camera_info(self, msg: CameraInfo) -> None:
         """Keep the latest valid camera model; a bad CameraInfo is counted and ignored."""
-        if self._camera[0] is not None and self._camera[0].k.tobytes() == msg.k.tobytes() \
-                and self._camera[0].p.tobytes() == msg.p.tobytes() \
-                and (self._camera[0].width, self._camera[0].height) == (msg.width, msg.height):
-            return
         try:
-            self._camera = (msg, camera_info_to_camera(msg))
+            self.camera.update(msg)
         except InputError as err:
             self._bad_input("camera_info", err)
 
+    def _on_unpaired_image(self, msg: Image) -> None:
+        """message_filters pairing: an image found no camera_info with its exact stamp."""
+        self._bad_input("camera_info", InputError(
+            f"image at {stamp_to_seconds(msg.header.stamp):.6f} s: no camera_info with the same "
+            "stamp (image and camera_info are paired by exact stamp)"))
+
     def _on_image(self, msg: Image) -> None:
-        """Decode (zero-copy for colour encodings) and check against camera_info, then pair."""
+        """Decode (zero-copy without cv_bridge) and check against camera_info, then pair."""
         try:
-            rgb = image_to_rgb(msg)
-            camera = self._camera[1]
-            if camera is not None and (camera.width, camera.height) != (msg.width, msg.height):
-                raise InputError(f"Image size {msg.width}x{msg.height} differs from "
-                                 f"camera_info {camera.width}x{camera.height}")
+            rgb = decode_checked_image(msg, self.camera.camera_or_none())
         except InputError as err:
             self._bad_input("image", err)
             return
@@ -201,7 +175,7 @@ class DepthCompletionNode(Node):
 
     def _on_points(self, msg: PointCloud2) -> None:
         try:
-            cloud = cloud_to_points(msg)
+            cloud = compat.decode_cloud(msg)
         except InputError as err:
             self._bad_input("points", err)
             return
@@ -224,20 +198,12 @@ class DepthCompletionNode(Node):
             self._bad_input("stamps_backwards", InputError(
                 f"{topic} stamps went backwards (bag loop?): cloud buffer reset"))
 
-    def _bad_input(self, kind: str, err: Exception) -> None:
-        """Count, and log at most every LOG_EVERY_S per kind; the frame is skipped."""
-        self.stats.record_error(kind, f"{kind}: {err}")
-        now = time.monotonic()
-        if now - self._last_log.get(kind, -np.inf) >= LOG_EVERY_S:
-            self._last_log[kind] = now
-            self.get_logger().warning(f"skipped ({kind}): {err}")
-
     # --- worker thread -----------------------------------------------------------------------
     def _process(self, frame: SyncedFrame[Any, Any]) -> None:
         msg, rgb, arrival = frame.image
         settings, models = self.settings, self.models.current
         try:
-            info, camera = self._camera_model()
+            info, camera = self.camera.current()
         except InputError as err:
             self._bad_input("camera_info", err)
             return
@@ -259,13 +225,6 @@ class DepthCompletionNode(Node):
         self.stats.record_frame(time.monotonic(), result.mode, result.model_name,
                                 1e3 * (time.monotonic() - arrival), result.points_in_view,
                                 result.density)
-
-    def _camera_model(self) -> tuple[Any, Any]:
-        """(CameraInfo, PinholeCamera) of the latest valid camera_info."""
-        info, camera = self._camera
-        if camera is None:
-            raise InputError("camera_info: no valid CameraInfo received yet")
-        return info, camera
 
     def _points_and_transform(self, frame: SyncedFrame[Any, Any], image: Image,
                               settings: NodeSettings) -> tuple[np.ndarray | None, np.ndarray]:

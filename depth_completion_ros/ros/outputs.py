@@ -1,7 +1,8 @@
 """The node's output topics: one publisher each, and a FrameResult -> messages step.
 
 Every message carries the input image's header (stamp and frame_id). ``depth_color`` and
-``sparse_depth`` are computed only while someone subscribes.
+``sparse_depth`` are computed only while someone subscribes. Messages are built through
+:mod:`depth_completion_ros.ros.compat` (cv_bridge / sensor_msgs_py when importable, numpy else).
 """
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from depth_completion_ros.geometry.projection import unproject_depth
 from depth_completion_ros.pipeline import FrameResult, colorize_depth
-from depth_completion_ros.ros.conversions import (array_to_image, depth_to_image,
-                                                  depth_to_mm_image, points_to_cloud)
+from depth_completion_ros.ros import compat
+from depth_completion_ros.ros.conversions import depth_to_mm
 from depth_completion_ros.ros.params import NodeSettings
 
 
@@ -44,18 +45,23 @@ class OutputPublishers:
             K: (3, 3) intrinsics used, for ``points_dense``.
             settings: current switches and colour range.
         """
-        self.depth.publish(depth_to_image(result.depth, header))
-        self.confidence.publish(depth_to_image(result.confidence, header))
+        self.depth.publish(_float_image(result.depth, header))
+        self.confidence.publish(_float_image(result.confidence, header))
         info = copy.copy(camera_info)
         info.header = header
         self.info.publish(info)
         if settings.publish_depth_mm:
-            self.depth_mm.publish(depth_to_mm_image(result.depth, header))
+            self.depth_mm.publish(compat.encode_image(depth_to_mm(result.depth), header, "16UC1"))
         if settings.publish_sparse_depth and self.sparse.get_subscription_count() > 0:
-            self.sparse.publish(depth_to_image(result.sparse_depth, header))
+            self.sparse.publish(_float_image(result.sparse_depth, header))
         if settings.publish_depth_color and self.color.get_subscription_count() > 0:
             bgr = colorize_depth(result.depth, settings.color_min_depth, settings.color_max_depth)
-            self.color.publish(array_to_image(bgr, header, "bgr8"))
+            self.color.publish(compat.encode_image(bgr, header, "bgr8"))
         if settings.publish_points_dense:
             xyz = unproject_depth(result.depth, K).reshape(-1, 3)
-            self.points.publish(points_to_cloud(xyz[np.isfinite(xyz).all(axis=1)], header))
+            self.points.publish(compat.encode_cloud(xyz[np.isfinite(xyz).all(axis=1)], header))
+
+
+def _float_image(array: np.ndarray, header: Any) -> Any:
+    """(H, W) float array (metres or 0..1) -> 32FC1 Image."""
+    return compat.encode_image(array.astype(np.float32, copy=False), header, "32FC1")
