@@ -8,7 +8,14 @@ mode), and never later than ``max_wait`` after it arrived:
 - an image is paired with the buffered cloud whose stamp is nearest, if within ``slop``; it is
   released at once when a cloud stamped at or after it is buffered (nothing nearer can come),
   else it waits for a late cloud until ``max_wait`` has passed (:meth:`ImageDrivenSync.poll`);
-- when no cloud has *arrived* for ``lidar_timeout`` the image is released alone at once;
+- when no cloud has *arrived* for ``lidar_timeout`` (LiDAR dropout) the image is released alone
+  at once;
+- start-up: before the first cloud, silence is counted from the first image's arrival, not from
+  construction. A node may idle long before sensor data flows (a bag replay started later, drivers
+  starting in any order); that idle time says nothing about the LiDAR. So the first images wait
+  ``max_wait`` for a cloud like any other image, and a node fed by a camera alone enters dropout
+  ``lidar_timeout`` after its first image (the images before that are released alone after
+  ``max_wait``, as ``unmatched``);
 - an image still unmatched after ``max_wait`` is released alone too (counted as ``unmatched``:
   a steady count means the stamps of the two sensors disagree by more than ``slop``);
 - stamps going backwards (a bag looping) clear the buffer and drop any waiting image, which
@@ -88,18 +95,27 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
         self._clock = clock
         self._clouds: deque[tuple[float, CloudT]] = deque(maxlen=config.buffer_size)
         self._waiting: tuple[float, float, ImageT] | None = None  # stamp, arrival, image
-        self._last_cloud_arrival = clock()  # start-up counts as the last sign of a LiDAR
+        self._started = clock()
+        self._last_cloud_arrival: float | None = None
+        self._first_image_arrival: float | None = None
         self._last_image_stamp: float | None = None
         self.resets = 0
         self.unmatched = 0
 
     def lidar_age(self) -> float:
-        """Seconds since the last cloud arrived (or since start when none has)."""
-        return self._clock() - self._last_cloud_arrival
+        """Seconds since the last cloud arrived (since construction when none has yet)."""
+        last = self._started if self._last_cloud_arrival is None else self._last_cloud_arrival
+        return self._clock() - last
 
     def lidar_alive(self) -> bool:
-        """True while a cloud has arrived within ``lidar_timeout``."""
-        return self.lidar_age() < self.config.lidar_timeout
+        """False once no cloud has arrived for ``lidar_timeout`` (LiDAR dropout).
+
+        Silence is measured from the last cloud's arrival; before the first cloud, from the
+        first image's arrival (and the LiDAR counts as alive before any image).
+        """
+        since = self._last_cloud_arrival if self._last_cloud_arrival is not None \
+            else self._first_image_arrival
+        return since is None or self._clock() - since < self.config.lidar_timeout
 
     def add_cloud(self, stamp: float, cloud: CloudT) -> list[SyncedFrame[ImageT, CloudT]]:
         """Buffer a cloud; returns the waiting image if this cloud completes its pairing."""
@@ -118,6 +134,8 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
         if self._last_image_stamp is not None and stamp < self._last_image_stamp:
             self._reset()
         self._last_image_stamp = stamp
+        if self._first_image_arrival is None:
+            self._first_image_arrival = self._clock()
         if self._waiting is not None:  # a newer image: the older one cannot wait any longer
             released.append(self._release_waiting())
         self._waiting = (stamp, self._clock(), image)

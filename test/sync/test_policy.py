@@ -50,9 +50,6 @@ CASES = {
     "max_wait passes: nothing within slop": (
         [("cloud", 0.95, 0.2), ("image", 1.0, 1.0), ("poll", 1.05, None), ("poll", 1.11, None)],
         [[], [], [], [(1.0, None, "unmatched")]]),
-    "no LiDAR yet: image released at once": (
-        [("image", 1.0, 1.0)],
-        [[(1.0, None, "lidar_timeout")]]),
     "LiDAR stops then returns": (
         [("cloud", 0.1, 0.1), ("image", 0.12, 0.1), ("image", 0.7, 0.7), ("cloud", 1.0, 1.0),
          ("image", 1.02, 0.99), ("cloud", 1.1, 1.1)],
@@ -68,6 +65,47 @@ CASES = {
         [("cloud", 0.0, 5.0), ("image", 0.01, 5.0), ("cloud", 0.1, 0.0), ("image", 0.11, 0.0)],
         [[], [(5.0, 5.0, "matched")], [], [(0.0, 0.0, "matched")]]),
 }
+
+
+# Start-up (no cloud received yet); the policy is constructed at clock 0, data flows from 10 s.
+STARTUP_CASES = {
+    "first image waits for its cloud after a long idle start": (
+        [("image", 10.0, 1.0), ("poll", 10.05, None), ("cloud", 10.08, 1.01)],
+        [[], [], [(1.0, 1.01, "matched")]]),
+    "first image, cloud stamped before it, released after max_wait": (
+        [("image", 10.0, 1.0), ("cloud", 10.02, 0.99), ("poll", 10.05, None),
+         ("poll", 10.11, None)],
+        [[], [], [], [(1.0, 0.99, "matched")]]),
+    "camera alone: max_wait each, dropout lidar_timeout after the first image": (
+        [("image", 10.0, 1.0), ("poll", 10.11, None), ("image", 10.3, 1.3), ("poll", 10.41, None),
+         ("image", 10.5, 1.5), ("image", 10.6, 1.6)],
+        [[], [(1.0, None, "unmatched")], [], [(1.3, None, "unmatched")],
+         [(1.5, None, "lidar_timeout")], [(1.6, None, "lidar_timeout")]]),
+    "first cloud after dropout: completion again": (
+        [("image", 10.0, 1.0), ("image", 10.6, 1.6), ("cloud", 10.65, 1.65),
+         ("image", 10.7, 1.7), ("cloud", 10.75, 1.71)],
+        [[], [(1.0, None, "unmatched"), (1.6, None, "lidar_timeout")], [], [],
+         [(1.7, 1.71, "matched")]]),
+    "idle node with neither input stays out of dropout": (
+        [("poll", 100.0, None)], [[]]),
+}
+
+
+@pytest.mark.parametrize("name", list(STARTUP_CASES))
+def test_startup_table(name):
+    events, expected = STARTUP_CASES[name]
+    sync, out = run(events)
+    assert out == expected
+
+
+def test_startup_lidar_state_is_explicit():
+    sync, _ = run([("poll", 100.0, None)])
+    assert sync.lidar_alive() and sync.lidar_age() == pytest.approx(100.0)
+    sync, _ = run([("image", 100.0, 1.0)])
+    sync._clock.now = 100.49
+    assert sync.lidar_alive()
+    sync._clock.now = 100.5
+    assert not sync.lidar_alive()
 
 
 @pytest.mark.parametrize("name", list(CASES))
