@@ -25,6 +25,7 @@ ROS_ENV = {"ROS_DOMAIN_ID": str(os.getpid() % 100 + 100),
            "FASTDDS_DEFAULT_PROFILES_FILE": str(CONFIG_DIR / "fastdds_shm.xml"),
            "RMW_IMPLEMENTATION": "rmw_fastrtps_cpp"}
 _names = itertools.count()
+WAIT_S = 30.0  # bound of every wait on a condition; a passing test returns as soon as it holds
 
 
 def load_yaml_params(path: Path) -> dict[str, Any]:
@@ -142,7 +143,30 @@ class Harness:
         with self._lock:
             return self.received[name][-1]
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    def since(self, name: str, start: int) -> list[Any]:
+        """Messages of ``name`` received after the first ``start`` ones."""
+        with self._lock:
+            return list(self.received[name][start:])
+
+    def wait_ready(self, *outputs: str, timeout: float = WAIT_S) -> bool:
+        """Wait until the node subscribes to the inputs and ``outputs`` have their collectors."""
+        return self.wait_for(lambda: all(self.io.count_subscribers(t) > 0 for t in self.pub) and
+                             all(self.node.count_subscribers(t) > 0 for t in outputs), timeout)
+
+    def send_until(self, frames: SampleFrames, index: int, stamp: float,
+                   predicate: Callable[[], bool], timeout: float = WAIT_S,
+                   every: float = 2.0, **kwargs: Any) -> bool:
+        """Send a frame, again every ``every`` s until ``predicate()`` (best-effort inputs may be
+        lost while discovery settles); same stamp each time, so the node serves it as one."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.send(frames, index, stamp, **kwargs)
+            if self.wait_for(predicate, min(every, max(end - time.monotonic(), 0.0))):
+                return True
+        return predicate()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
+        """Poll ``predicate`` until true or ``timeout`` s (generous: CI shares 2 loaded cores)."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if predicate():

@@ -249,10 +249,8 @@ def test_camera_subscription_pairs_by_exact_stamp(fakes, msgs):
 def test_node_serves_the_same_depth_through_the_library_paths(harness, frames, fakes, msgs):
     h = harness(publish_points_dense=True)
     assert h.node.camera_pairing == "message_filters"
-    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0 and
-                      h.node.count_subscribers("points_dense") > 0, 10)
-    h.send(frames, 0, 7.0)
-    assert h.wait_for(lambda: h.count("depth") and h.count("points_dense"), 30)
+    assert h.wait_ready("points_dense")
+    assert h.send_until(frames, 0, 7.0, lambda: h.count("depth") and h.count("points_dense"))
     depth = np.frombuffer(bytes(h.last("depth").data), np.float32).reshape(375, 1242)
     assert ("imgmsg_to_cv2", "rgb8") in fakes.bridge and ("cv2_to_imgmsg", "32FC1") in fakes.bridge
     assert [c[0] for c in fakes.pc2] == ["read_points", "create_cloud_xyz32"]

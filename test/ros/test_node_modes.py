@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,14 +42,16 @@ def mono_model():
     registry._REGISTRY.pop("test_mono", None)
 
 
-def _feed_until(h, frames, stamp, condition, *, cloud, max_frames=40):
-    """Publish frames at 10 Hz from ``stamp`` until ``condition()``; returns the next stamp."""
-    for _ in range(max_frames):
+def _feed_until(h, frames, stamp, condition, *, cloud, timeout=60.0):
+    """Publish frames at 10 Hz from ``stamp`` until ``condition()`` (at most ``timeout`` s of
+    wall time: CI may be slow); returns the next stamp."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
         h.send(frames, int(stamp * 10), stamp, cloud=cloud)
         stamp = round(stamp + 0.1, 3)
         if h.wait_for(condition, 0.1):
             return stamp
-    raise AssertionError(f"condition not met after {max_frames} frames: "
+    raise AssertionError(f"condition not met within {timeout} s: "
                          f"{h.last('diagnostics') if h.count('diagnostics') else None}")
 
 
@@ -56,34 +59,51 @@ def _diag_mode(h, mode):
     return lambda: h.count("diagnostics") > 0 and h.last("diagnostics")["mode"] == mode
 
 
+def _depth_since(h, start, check):
+    """Condition: a depth image received after the first ``start`` satisfies ``check``."""
+    return lambda: any(check(np.frombuffer(bytes(m.data), np.float32))
+                       for m in h.since("depth", start))
+
+
+def _is_mono(depth):
+    return bool(np.all(depth == MONO_DEPTH))
+
+
+def _is_lidar(depth):
+    return bool(np.nanmax(depth) > 20.0)
+
+
 def test_lidar_dropout_and_return_switch_modes(harness, frames, mono_model):
-    h = harness(lidar_timeout=0.3, max_wait=0.05, dropout_model=mono_model)
-    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0, 5)
+    # max_wait well above transport jitter, so that frames with clouds are completion frames
+    h = harness(lidar_timeout=0.6, max_wait=0.25, dropout_model=mono_model)
+    assert h.wait_ready()
     stamp = _feed_until(h, frames, 1.0, _diag_mode(h, "completion"), cloud=True)
-    stamp = _feed_until(h, frames, stamp, _diag_mode(h, "prediction"), cloud=False)
-    depth = np.frombuffer(h.last("depth").data, np.float32)
-    np.testing.assert_array_equal(depth, MONO_DEPTH)  # served by the dropout model
-    assert float(h.last("diagnostics")["lidar_age_s"]) >= 0.3
-    _feed_until(h, frames, stamp, _diag_mode(h, "completion"), cloud=True)
-    depth = np.frombuffer(h.last("depth").data, np.float32)
-    assert np.nanmax(depth) > 20.0  # LiDAR depths again, not the constant
+    start = h.count("depth")
+    # Frames that waited max_wait in vain are prediction frames too; dropout proper is when
+    # diagnostics report the LiDAR silent for lidar_timeout.
+    stamp = _feed_until(h, frames, stamp, lambda: _diag_mode(h, "prediction")() and
+                        float(h.last("diagnostics")["lidar_age_s"]) >= 0.6 and
+                        _depth_since(h, start, _is_mono)(), cloud=False)
+    assert not h.node.sync.lidar_alive()
+    start = h.count("depth")
+    _feed_until(h, frames, stamp, lambda: _diag_mode(h, "completion")() and
+                _depth_since(h, start, _is_lidar)(), cloud=True)  # LiDAR depths, not 7 m
     assert h.node.stats.unserved == 0
 
 
 def test_without_dropout_model_frames_are_unserved_and_reported(harness, frames):
     h = harness(lidar_timeout=0.3, max_wait=0.05)
-    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0, 5)
+    assert h.wait_ready()
     stamp = _feed_until(h, frames, 1.0, lambda: h.node.stats.unserved >= 3, cloud=False)
-    served = h.count("depth")
-    assert served == 0
-    _feed_until(h, frames, stamp, lambda: h.count("depth") > served, cloud=True)
+    assert h.count("depth") == 0
+    _feed_until(h, frames, stamp, lambda: h.count("depth") > 0, cloud=True)
     assert h.wait_for(lambda: h.count("diagnostics") and
-                      int(h.last("diagnostics")["frames_unserved"]) >= 3, 3)
+                      int(h.last("diagnostics")["frames_unserved"]) >= 3)
 
 
 def test_model_hot_swap_under_load(harness, frames):
     h = harness()
-    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0, 5)
+    assert h.wait_ready()
     stop = threading.Event()
 
     def feed() -> None:
@@ -95,11 +115,11 @@ def test_model_hot_swap_under_load(harness, frames):
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     try:
-        assert h.wait_for(lambda: h.count("depth") >= 2, 10)
+        assert h.wait_for(lambda: h.count("depth") >= 2)
         result = h.node.set_parameters([Parameter("model", value="nearest")])[0]
         assert result.successful, result.reason
         assert h.wait_for(lambda: h.count("diagnostics") and
-                          h.last("diagnostics")["model"] == "nearest", 10)
+                          h.last("diagnostics")["model"] == "nearest")
         rejected = h.node.set_parameters([Parameter("model", value="no_such_model")])[0]
         assert not rejected.successful
         assert "no_such_model" in rejected.reason and "classical" in rejected.reason
@@ -107,7 +127,7 @@ def test_model_hot_swap_under_load(harness, frames):
         assert not missing.successful and "does not exist" in missing.reason
         assert h.node.get_parameter("model").value == "nearest"
         count = h.count("depth")
-        assert h.wait_for(lambda: h.count("depth") >= count + 3, 10)  # still serving
+        assert h.wait_for(lambda: h.count("depth") >= count + 3)  # still serving
         assert h.node.models.current.model.name == "nearest"
     finally:
         stop.set()

@@ -12,12 +12,11 @@ def _array(msg, dtype):
 
 def test_outputs_match_the_input_frame(harness, frames):
     h = harness(publish_depth_mm=True, publish_points_dense=True)
-    h.wait_for(lambda: h.node.count_subscribers("depth_color") > 0 and
-               h.io.count_subscribers("image") > 0, 5)
-    h.send(frames, 0, 100.25)
     topics = ("depth", "confidence", "depth/camera_info", "depth_mm", "sparse_depth",
               "depth_color", "points_dense")
-    assert h.wait_for(lambda: all(h.count(t) for t in topics), 15), dict(h.received)
+    assert h.wait_ready("depth_color", "sparse_depth")
+    assert h.send_until(frames, 0, 100.25, lambda: all(h.count(t) for t in topics)), \
+        dict(h.received)
     depth, conf, sparse = h.last("depth"), h.last("confidence"), h.last("sparse_depth")
     for msg, enc in ((depth, "32FC1"), (conf, "32FC1"), (sparse, "32FC1"),
                      (h.last("depth_mm"), "16UC1"), (h.last("depth_color"), "bgr8")):

@@ -13,13 +13,13 @@ D_RAW = [-0.1, 0.02, 0.001, -0.001, 0.0]  # plumb_bob k1, k2, p1, p2, k3
 
 def _frame(h, frames, msgs, stamp, info=None):
     """Send frame 0 at ``stamp``; returns its (depth, sparse_depth) as (375, 1242) float32."""
-    h.send(frames, 0, stamp, info=info)
     sec = int(stamp)
-    for topic in ("depth", "sparse_depth"):
-        assert h.wait_for(lambda t=topic: h.count(t) and h.last(t).header.stamp.sec == sec, 30), \
-            (topic, dict(h.node.stats.errors))
+    topics = ("depth", "sparse_depth")
+    assert h.send_until(frames, 0, stamp, lambda: all(
+        h.count(t) and h.last(t).header.stamp.sec == sec for t in topics), info=info), \
+        dict(h.node.stats.errors)
     return tuple(np.frombuffer(bytes(h.last(t).data), np.float32).reshape(375, 1242)
-                 for t in ("depth", "sparse_depth"))
+                 for t in topics)
 
 
 def _expected_raw_sparse(frames, transform, K, D, max_depth):
@@ -39,8 +39,7 @@ def _expected_raw_sparse(frames, transform, K, D, max_depth):
 
 def test_raw_path_with_zero_distortion_equals_the_rectified_path(harness, frames, msgs):
     h = harness()
-    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0 and
-                      h.node.count_subscribers("sparse_depth") > 0, 10)
+    assert h.wait_ready("sparse_depth")
     rect_depth, rect_sparse = _frame(h, frames, msgs, 2.0)
     assert h.node.set_parameters([Parameter("use_rectified", value=False)])[0].successful
     raw_depth, raw_sparse = _frame(h, frames, msgs, 3.0)
@@ -51,8 +50,7 @@ def test_raw_path_with_zero_distortion_equals_the_rectified_path(harness, frames
 
 def test_raw_path_puts_depth_where_opencv_projects_the_points(harness, frames, msgs):
     h = harness(use_rectified=False)
-    assert h.wait_for(lambda: h.io.count_subscribers("image") > 0 and
-                      h.node.count_subscribers("sparse_depth") > 0, 10)
+    assert h.wait_ready("sparse_depth")
     info = msgs.camera_info(frames, 4.0)
     info.d = D_RAW
     _, sparse = _frame(h, frames, msgs, 4.0, info=info)
