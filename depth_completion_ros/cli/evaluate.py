@@ -51,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--rate", type=float, default=1.0, help="online: replay rate factor")
+    parser.add_argument("--warm-up", action="store_true",
+                        help="online: replay the bag once before the scored pass (latency)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         lidar_to_camera=tuple(args.lidar_to_camera) if args.lidar_to_camera else None,
         calib=args.calib, camera=args.camera, gt_timestamps=args.gt_timestamps,
         ring_source=args.rings, dropout_model=args.dropout_model, checkpoint=args.checkpoint,
-        device=args.device, rate=args.rate)
+        device=args.device, rate=args.rate, warm_up=args.warm_up)
     outcome = run_evaluation(request)
     print(outcome.table)
     print(f"report: {outcome.report}")

@@ -4,10 +4,15 @@ The node gets only the input rings of the requested line count: a copy of the ba
 keep those rings (no clouds at all for 0 lines) is replayed; ground truth and camera come from
 the original bag, frame by frame as offline (:func:`make_target`); each recorded ``depth`` is
 matched to its frame by the image stamp. Frames the node did not publish are rows with status
-"not delivered". The bag is replayed twice and only the second pass is scored: the first warms
-the node up (model, transport discovery, and its LiDAR-alive state: an image that arrives before
-any cloud after a long silence is served in prediction mode by design). Latency = output
-receive time - image publish time (wall clock).
+"not delivered".
+
+The replay starts once the node subscribes to every input topic and the recorder to every output
+(matched publishers / subscriptions, so discovery loses no first message); the node then
+pairs the first image with its cloud, and every frame of one pass is scored. ``warm_up`` replays
+the bag once more before the scored pass (model and transport warm, for latency figures). Every image sent is
+accounted for: published, dropped by design (queue of one), unserved (no model for the mode) or
+rejected as bad input (:class:`~depth_completion_ros.ros.live.FrameAccount`). Latency = output
+receive time - image publish time (wall clock, end to end).
 """
 from __future__ import annotations
 
@@ -29,7 +34,6 @@ from depth_completion_ros.evaluation.results import FrameRow
 from depth_completion_ros.evaluation.scoring import frame_rings
 from depth_completion_ros.evaluation.splits import input_mask
 from depth_completion_ros.ros.conversions import cloud_to_points
-from depth_completion_ros.ros.params import NodeSettings
 
 
 def float_image(msg: Any) -> np.ndarray:
@@ -72,33 +76,48 @@ def _keep_input_rings(msg: Any, ring_source: str, lines: int) -> bytes:
 
 def evaluate_online(request: Any, setup: EvaluationSetup, transform: np.ndarray
                     ) -> tuple[list[FrameRow], list[Snapshot], dict[str, Any]]:
-    """Replay through the live node at ``setup.lines[0]`` lines and score what it publishes."""
-    from depth_completion_ros.ros.live import NAMESPACE, run_live
+    """Replay through the live node at ``setup.lines[0]`` lines and score what it publishes.
+
+    Args:
+        request: an :class:`~depth_completion_ros.evaluation.session.EvaluationRequest`
+            (model, dropout_model, rate, warm_up).
+        setup: the bag, topics, line count and ground truth.
+        transform: (4, 4) LiDAR -> camera optical frame, given to the node as a parameter.
+
+    Returns:
+        (rows, snapshots, extra): rows of the scored pass in bag order, figure snapshots, and
+        ``{"node": table}`` with the frame account, latency and memory of the node.
+    """
+    from depth_completion_ros.ros.live import NAMESPACE, frame_account, run_live
 
     lines = setup.lines[0]
-    settings = NodeSettings()
     parameters = {"model": request.model, "lidar_to_camera": transform.reshape(-1).tolist(),
-                  "publish_depth_color": False, "publish_sparse_depth": False}
+                  "publish_depth_color": False, "publish_sparse_depth": False,
+                  "input_qos": "reliable"}  # like ros2 bag play: no transport loss to score
     if request.dropout_model:
         parameters["dropout_model"] = request.dropout_model
     with tempfile.TemporaryDirectory() as tmp:
         bag = Path(tmp) / "input"
         write_input_bag(setup.bag, bag, setup, lines)
         live = run_live(bag, setup.topics, parameters,
-                        ReplayOptions(rate=request.rate, max_loops=2))
+                        ReplayOptions(rate=request.rate, max_loops=2 if request.warm_up else 1))
     scored = [m for m in live.outputs if m.log_time_ns >= live.replay.pass_started_ns[-1]]
-    depth = {m.topic.rsplit("/", 1)[1] + str(stamp_to_ns(d.header.stamp)): d
-             for m in scored for d in [m.decode()]}
-    received = {stamp_to_ns(m.decode().header.stamp): m.log_time_ns for m in scored
+    decoded = [(m, m.decode()) for m in scored]
+    depth = {m.topic.rsplit("/", 1)[1] + str(stamp_to_ns(d.header.stamp)): d for m, d in decoded}
+    received = {stamp_to_ns(d.header.stamp): m.log_time_ns for m, d in decoded
                 if m.topic == f"{NAMESPACE}/depth"}
     rows, snapshots = _score_recorded(setup, lines, depth, received, live.image_publish_ns,
                                       transform)
-    extra = {"node": {"passes": "2 (first = warm-up, second scored)",
-                      "sent_images": live.replay.published.get(setup.topics.image, 0),
-                      "published_depth": live.counts.get(f"{NAMESPACE}/depth", 0),
-                      "diagnostics": live.diagnostics,
-                      "max_depth_m": settings.max_depth}}
-    return rows, snapshots, extra
+    account = frame_account(live, setup.topics.image)
+    rss = [sample[2] for sample in live.rss_mb]
+    node = {"passes": "2 (first = warm-up, not scored)" if request.warm_up else "1",
+            "images sent": account.sent, "depth published": account.published,
+            "dropped by design": account.dropped, "unserved": account.unserved,
+            "rejected inputs": account.other_input_errors, "unaccounted": account.unaccounted,
+            "node latency p50 / p95 (ms)": f"{live.diagnostics.get('latency_p50_ms', '-')} / "
+                                           f"{live.diagnostics.get('latency_p95_ms', '-')}",
+            "node RSS first / last (MB)": f"{rss[0]:.0f} / {rss[-1]:.0f}" if rss else "-"}
+    return rows, snapshots, {"node": node}
 
 
 def _score_recorded(setup: EvaluationSetup, lines: int, outputs: dict[str, Any],

@@ -45,6 +45,7 @@ class EvaluationRequest:
     checkpoint: str | None = None
     device: str = "auto"
     rate: float = 1.0
+    warm_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,11 @@ def run_evaluation(request: EvaluationRequest) -> EvaluationOutcome:
         request.gt_dir, request.bag, camera=request.camera, timestamps=request.gt_timestamps)
     setup = EvaluationSetup(request.bag, topics, sweep_lines(lines, heldout), gt,
                             request.ring_source, request.save_predictions)
+    node = NodeSettings()  # the node's defaults, so offline == online
     if request.online:
         from depth_completion_ros.evaluation.online import evaluate_online
         rows, snapshots, extra = evaluate_online(request, setup, transform)
     else:
-        node = NodeSettings()  # the node's defaults, so offline == online
         pipeline = DepthPipeline(_model(request.model, request), transform,
                                  use_rectified=node.use_rectified, min_depth=node.min_depth,
                                  max_depth=node.max_depth, dropout_model=_dropout(request))
@@ -85,6 +86,7 @@ def run_evaluation(request: EvaluationRequest) -> EvaluationOutcome:
             "ground_truth": "held-out beams (evaluation/heldout.py, lines per evaluation/"
                             "splits.py)" if heldout else str(request.gt_dir),
             "scored_on": "KITTI 16-bit encoding of prediction and ground truth",
+            "max_depth_m": node.max_depth,
             "lidar_to_camera": np.round(transform, 9).tolist(), **extra}
     document = to_json(rows, summaries, meta)
     json_path = request.json_path or request.report / "metrics.json"

@@ -11,11 +11,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
 
 from depth_completion_ros.bag.reading import BagMessage
 from depth_completion_ros.bag.schedule import ReplayOptions
@@ -38,7 +41,7 @@ class LiveRun:
         outputs: recorded node outputs (``depth`` and ``confidence`` when kept).
         counts: topic -> messages received.
         diagnostics: the last /diagnostics key -> value of the node.
-        rss_mb: (seconds since start, node VmRSS in MB) samples.
+        rss_mb: (seconds since the replay started, images sent so far, node VmRSS in MB) samples.
         image_publish_ns: image header stamp -> wall time (ns) the player published it.
     """
 
@@ -46,8 +49,45 @@ class LiveRun:
     outputs: list[BagMessage]
     counts: dict[str, int]
     diagnostics: dict[str, str] = field(default_factory=dict)
-    rss_mb: list[tuple[float, float]] = field(default_factory=list)
+    rss_mb: list[tuple[float, int, float]] = field(default_factory=list)
     image_publish_ns: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FrameAccount:
+    """Where every image sent to the node went (counts of one live run).
+
+    ``sent = published + dropped + unserved + other_input_errors + unaccounted``; only
+    ``unaccounted`` is a lost frame. ``dropped``: stale frames replaced in the node's queue of one
+    (by design); ``unserved``: frames no model could serve (e.g. no RGB-only model without LiDAR);
+    ``other_input_errors``: images the node rejected as bad input; ``loop_resets``: sync buffer
+    resets when a looped bag's stamps go backwards (not frames).
+    """
+
+    sent: int
+    published: int
+    dropped: int
+    unserved: int
+    other_input_errors: int
+    loop_resets: int
+
+    @property
+    def unaccounted(self) -> int:
+        """Images neither published nor counted by the node: lost frames."""
+        return self.sent - self.published - self.dropped - self.unserved \
+            - self.other_input_errors
+
+
+def frame_account(live: LiveRun, image_topic: str) -> FrameAccount:
+    """The :class:`FrameAccount` of ``live`` from the player's counts and the node's diagnostics."""
+    diag = live.diagnostics
+    resets = int(diag.get("input_errors.stamps_backwards", 0))
+    unserved = int(diag.get("frames_unserved", 0))
+    # input_errors also counts unserved frames and loop resets, neither a rejected input
+    other = int(diag.get("input_errors", 0)) - unserved - resets
+    return FrameAccount(live.replay.published.get(image_topic, 0),
+                        live.counts.get(f"{NAMESPACE}/depth", 0),
+                        int(diag.get("frames_dropped", 0)), unserved, max(other, 0), resets)
 
 
 def node_command(topics: BagTopics, parameters: dict[str, object]) -> list[str]:
@@ -68,7 +108,7 @@ def node_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(config_dir() / "fastdds_shm.xml"))
     env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
-    env.setdefault("ROS_LOCALHOST_ONLY", "1")
+    env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     return env
 
 
@@ -86,12 +126,14 @@ def rss_mb(pid: int) -> float:
 def run_live(bag: Path, topics: BagTopics, parameters: dict[str, object],
              options: ReplayOptions, *, keep_outputs: bool = True,
              ready_timeout_s: float = 60.0, drain_s: float = 3.0) -> LiveRun:
-    """Start the node, wait until it subscribes, replay ``bag``, wait for it to drain, stop it.
+    """Start the node, wait until every input and output is matched, replay ``bag``, wait for the
+    node to drain, stop it.
 
     Raises:
-        DepthCompletionError: the node exits early or never subscribes.
+        DepthCompletionError: the node exits early or its topics are not matched in time.
     """
-    os.environ.update({k: v for k, v in node_env().items() if k not in os.environ})
+    saved = dict(os.environ)
+    os.environ.update(node_env())  # this process's participant uses the same profile
     process = subprocess.Popen(node_command(topics, parameters), env=node_env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     rclpy.init()
@@ -104,6 +146,8 @@ def run_live(bag: Path, topics: BagTopics, parameters: dict[str, object],
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _drive(process: subprocess.Popen, bag: Path, topics: BagTopics, options: ReplayOptions,
@@ -119,12 +163,12 @@ def _drive(process: subprocess.Popen, bag: Path, topics: BagTopics, options: Rep
                        if topic == topics.image else None)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    _wait_ready(process, node, topics, ready_timeout_s)
-    start, samples, stop = time.monotonic(), [], threading.Event()
-    sampler = threading.Thread(target=_sample_rss, args=(process.pid, start, samples, stop),
-                               daemon=True)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    _wait_matched(process, player, recorder, diagnostics, ready_timeout_s)
+    samples: list[tuple[float, int, float]] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample_rss, daemon=True, args=(
+        process.pid, lambda: player.stats.published.get(topics.image, 0), samples, stop))
     sampler.start()
     stats = player.play()
     _drain(recorder, f"{NAMESPACE}/depth", drain_s)
@@ -135,17 +179,25 @@ def _drive(process: subprocess.Popen, bag: Path, topics: BagTopics, options: Rep
     return LiveRun(stats, outputs, counts, diagnostics.latest, samples, published)
 
 
-def _wait_ready(process: subprocess.Popen, node, topics: BagTopics, timeout_s: float) -> None:
+def _wait_matched(process: subprocess.Popen, player: BagPlayer, recorder: TopicRecorder,
+                  diagnostics: _DiagnosticsListener, timeout_s: float) -> None:
+    """Wait until the node subscribes to every replayed topic, publishes every recorded one and
+    spins (its first /diagnostics), so no message of the bag is lost to discovery or queued
+    before the node takes it."""
     deadline = time.monotonic() + timeout_s
+    counts: dict[str, int] = {}
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise DepthCompletionError(f"depth_completion_node exited with {process.returncode}: "
                                        f"{process.stderr.read()[-2000:]}")
-        if node.count_subscribers(topics.image) and node.count_publishers(f"{NAMESPACE}/depth"):
-            time.sleep(0.5)  # let discovery settle on both sides
+        counts = {**player.subscription_counts(), **recorder.publisher_counts(),
+                  "/diagnostics": diagnostics.received}
+        if all(counts.values()):
             return
-        time.sleep(0.1)
-    raise DepthCompletionError(f"depth_completion_node did not subscribe within {timeout_s} s")
+        time.sleep(0.05)
+    missing = sorted(topic for topic, n in counts.items() if not n)
+    raise DepthCompletionError(f"depth_completion_node: topics {missing} not matched within "
+                               f"{timeout_s} s")
 
 
 def _drain(recorder: TopicRecorder, topic: str, quiet_s: float) -> None:
@@ -158,20 +210,25 @@ def _drain(recorder: TopicRecorder, topic: str, quiet_s: float) -> None:
         time.sleep(0.1)
 
 
-def _sample_rss(pid: int, start: float, samples: list, stop: threading.Event) -> None:
+def _sample_rss(pid: int, frames: Callable[[], int], samples: list[tuple[float, int, float]],
+                stop: threading.Event) -> None:
+    """Every 0.5 s: (seconds since start, images sent, VmRSS MB) of the node."""
+    start = time.monotonic()
     while not stop.wait(0.5):
-        samples.append((time.monotonic() - start, rss_mb(pid)))
+        samples.append((time.monotonic() - start, frames(), rss_mb(pid)))
 
 
 class _DiagnosticsListener:
     """Keeps the node's latest /diagnostics key-values."""
 
-    def __init__(self, node) -> None:
+    def __init__(self, node: Node) -> None:
         from diagnostic_msgs.msg import DiagnosticArray
         self.latest: dict[str, str] = {}
+        self.received = 0
         node.create_subscription(DiagnosticArray, "/diagnostics", self._on, 10)
 
-    def _on(self, msg) -> None:
+    def _on(self, msg: Any) -> None:
         for status in msg.status:
             if status.name.startswith(NAMESPACE):
+                self.received += 1
                 self.latest = {kv.key: kv.value for kv in status.values}

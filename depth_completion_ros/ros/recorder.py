@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -33,7 +34,7 @@ class TopicRecorder:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._subscriptions: list[object] = []
+        self._subscriptions: dict[str, Any] = {}
 
     def subscribe(self, node: Node, topic: str, msgtype: str) -> None:
         """Record ``topic`` (of ROS type ``msgtype``, e.g. ``sensor_msgs/msg/Image``) on ``node``."""
@@ -46,8 +47,12 @@ class TopicRecorder:
                 if self.keep:
                     self.messages.append(BagMessage(topic, msgtype, now, bytes(raw)))
 
-        self._subscriptions.append(node.create_subscription(
-            message_class(msgtype), topic, callback, _RELIABLE, raw=True))
+        self._subscriptions[topic] = node.create_subscription(
+            message_class(msgtype), topic, callback, _RELIABLE, raw=True)
+
+    def publisher_counts(self) -> dict[str, int]:
+        """Recorded topic -> publishers currently matched to its subscription."""
+        return {topic: sub.get_publisher_count() for topic, sub in self._subscriptions.items()}
 
     def snapshot(self) -> tuple[dict[str, int], list[BagMessage]]:
         """Copies of the counts and the kept messages so far."""

@@ -86,6 +86,11 @@ class BagPlayer:
             self._publishers[topic] = node.create_publisher(cls, options.topic(topic), qos)
             self.stats.published[topic] = 0
 
+    def subscription_counts(self) -> dict[str, int]:
+        """Published topic -> subscriptions currently matched to its publisher."""
+        return {self._options.topic(topic): publisher.get_subscription_count()
+                for topic, publisher in self._publishers.items()}
+
     def play(self, stop: threading.Event | None = None) -> ReplayStats:
         """Publish until the bag (or the last loop) ends or ``stop`` is set; returns the stats."""
         stop = stop or threading.Event()
