@@ -5,7 +5,10 @@
 2. the sample converted to a rosbag2 (``DIR/sample_bag``);
 3. the bag replayed through the live node (a subprocess), its outputs recorded and scored with the
    held-out-beam protocol (32 lines in, the other 32 hidden), report written to ``DIR/report``
-   (``--offline``: the node's pipeline in this process instead; ``--projection-only``: step 1).
+   (``--offline``: the node's pipeline in this process instead; ``--projection-only``: step 1);
+4. the line-count sweep (32 / 16 / 8 / 4 / 0 lines in, offline: the node's pipeline in this
+   process) written to ``DIR/report/sweep`` and summarised in the report (RMSE vs lines and vs
+   distance); 0 lines is LiDAR dropout, "not servable" unless an RGB-only model is given.
 
 It prints the metrics table and where the report is. The data is KITTI (CC BY-NC-SA 3.0, Geiger
 et al., IJRR 2013).
@@ -13,6 +16,7 @@ et al., IJRR 2013).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 from pathlib import Path
 
@@ -23,7 +27,8 @@ from depth_completion_ros.errors import DataFormatError
 from depth_completion_ros.geometry.projection import project_points, zbuffer
 from depth_completion_ros.io.depth_png import write_depth_png
 from depth_completion_ros.io.kitti_raw import KittiFrame, open_sequence
-from depth_completion_ros.paths import SAMPLE_DIR
+from depth_completion_ros.evaluation.report import append_section
+from depth_completion_ros.paths import REPO_ROOT, SAMPLE_DIR
 from depth_completion_ros.viz import overlay_points
 
 #: KITTI depth-completion crop: bottom-centre 1216x352 of the 1242x375 image.
@@ -41,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="evaluate with the node's pipeline in-process, not the live node")
     parser.add_argument("--projection-only", action="store_true",
                         help="only step 1 (overlays and sparse PNGs)")
+    parser.add_argument("--dropout-model", default=None,
+                        help="RGB-only model for the 0-line point of the sweep (default: none)")
 
 
 def crop_density(sparse: np.ndarray, size: tuple[int, int] = KITTI_CROP) -> float:
@@ -71,17 +78,26 @@ def run(args: argparse.Namespace) -> int:
     stats = [process_frame(frame, args.out) for frame in seq]
     points = [s[0] for s in stats]
     dens = [100 * s[1] for s in stats]
-    print(f"demo: {len(stats)} frames from {args.data}, {np.mean(points):.0f} LiDAR points in view "
+    print(f"demo: {len(stats)} frames from {display_path(args.data)}, {np.mean(points):.0f} LiDAR points in view "
           f"per frame, density in the {KITTI_CROP[0]}x{KITTI_CROP[1]} crop {min(dens):.2f}-"
-          f"{max(dens):.2f} %, wrote overlay_*.png and sparse_*.png to {args.out} "
+          f"{max(dens):.2f} %, wrote overlay_*.png and sparse_*.png to {display_path(args.out)} "
           f"(KITTI data, CC BY-NC-SA 3.0)")
     if not args.projection_only:
         full_story(args)
     return 0
 
 
+def display_path(path: Path) -> str:
+    """``path`` relative to the current directory, else to the repository (never absolute)."""
+    resolved = Path(path).resolve()
+    for base in (Path.cwd(), REPO_ROOT):
+        if resolved.is_relative_to(base.resolve()):
+            return str(resolved.relative_to(base.resolve())) or "."
+    return Path(os.path.relpath(resolved)).as_posix()
+
+
 def full_story(args: argparse.Namespace) -> None:
-    """Steps 2 and 3 of the module docstring."""
+    """Steps 2 to 4 of the module docstring."""
     from depth_completion_ros.bag.convert import convert_kitti
     from depth_completion_ros.evaluation.session import EvaluationRequest, run_evaluation
 
@@ -89,12 +105,23 @@ def full_story(args: argparse.Namespace) -> None:
     if bag.exists():
         shutil.rmtree(bag)
     summary = convert_kitti(args.data, bag, drive=args.drive)
-    print(f"demo: wrote bag {bag} ({summary.frames} frames"
+    print(f"demo: wrote bag {display_path(bag)} ({summary.frames} frames"
           f"{'' if summary.real_stamps else ', no timestamps in the sample: 10 Hz assumed'})")
     how = "the node's pipeline (offline)" if args.offline else "the live node (replayed bag)"
     print(f"demo: evaluating {args.model} through {how}, held-out beams, 32 lines in ...")
+    report = args.out / "report"
     outcome = run_evaluation(EvaluationRequest(
-        bag=bag, model=args.model, report=args.out / "report", lines=32,
-        online=not args.offline, save_predictions=args.out / "report" / "predictions"))
+        bag=bag, model=args.model, report=report, lines=32, online=not args.offline,
+        save_predictions=report / "predictions", dropout_model=args.dropout_model))
     print(outcome.table)
-    print(f"demo: report written to {outcome.report}")
+    print("demo: line-count sweep 32/16/8/4/0 (offline, the node's pipeline) ...")
+    sweep = run_evaluation(EvaluationRequest(
+        bag=bag, model=args.model, report=report / "sweep", dropout_model=args.dropout_model))
+    print(sweep.table)
+    append_section(outcome.report, "Line-count sweep (offline, the node's pipeline)", [
+        "Same bag, same held-out-beam protocol, fewer input lines (0 = LiDAR dropout). "
+        "Full report: [sweep/report.md](sweep/report.md).", "",
+        "```", sweep.table, "```", "",
+        "![rmse_vs_lines](sweep/rmse_vs_lines.png)",
+        "![rmse_vs_distance](sweep/rmse_vs_distance.png)"])
+    print(f"demo: report written to {display_path(outcome.report)}")

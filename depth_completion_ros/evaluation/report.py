@@ -9,11 +9,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from mpl_toolkits.axes_grid1 import make_axes_locatable  # noqa: E402
 import numpy as np  # noqa: E402
 
 from depth_completion_ros.evaluation.offline import Snapshot  # noqa: E402
 from depth_completion_ros.evaluation.results import (DEVKIT_NAMES, LinesSummary,  # noqa: E402
                                                      devkit_dict)
+from depth_completion_ros.evaluation.splits import SWEEP_LINES  # noqa: E402
 
 KITTI_ATTRIBUTION = (
     "KITTI data: Geiger, Lenz, Stiller, Urtasun, \"Vision meets Robotics: The KITTI Dataset\", "
@@ -51,7 +53,8 @@ def write_report(folder: str | Path, summaries: list[LinesSummary], snapshots: l
     figures = [_plot_lines(folder, summaries), _plot_bins(folder, summaries)]
     figures += [_plot_snapshot(folder, s, meta.get("max_depth_m", 80.0)) for s in snapshots]
     text = [f"# Depth completion evaluation: {meta.get('model', '?')}", "",
-            *(f"- {k}: {v}" for k, v in meta.items()), "",
+            *(f"- {k}: {v}" for k, v in meta.items() if k != "node"), "",
+            *node_section(meta.get("node")),
             "## Metrics (devkit: mean over frames; rmse, mae in mm; irmse, imae in 1/km)", "",
             "```", metrics_table(summaries), "```", "",
             "## Figures", "", *(f"![{p.stem}]({p.name})" for p in figures if p), "",
@@ -61,14 +64,47 @@ def write_report(folder: str | Path, summaries: list[LinesSummary], snapshots: l
     return path
 
 
+def append_section(report: Path, title: str, body: list[str]) -> None:
+    """Insert a ``## title`` section with ``body`` lines before the report's license section."""
+    text = report.read_text()
+    head, sep, tail = text.partition("## Data license")
+    report.write_text(head + "\n".join([f"## {title}", "", *body, "", ""]) + sep + tail)
+
+
+def node_section(node: dict[str, Any] | None) -> list[str]:
+    """Markdown lines of the live node's table (frame account, latency, memory); none offline."""
+    if not node:
+        return []
+    return ["## Live node (every image sent accounted for)", "", "| figure | value |",
+            "|---|---|", *(f"| {k} | {v} |" for k, v in node.items()), ""]
+
+
+def line_tick(lines: int, summary: LinesSummary | None) -> str:
+    """Tick label of one line count: the count, and why there is no point when there is none."""
+    if summary is None:
+        return f"{lines}\n(not scored)"
+    if summary.metrics is not None:
+        return str(lines)
+    reasons = [k.split(":")[0] for k in summary.skipped]
+    return f"{lines}\n({reasons[0] if reasons else 'no frame'})"
+
+
 def _plot_lines(folder: Path, summaries: list[LinesSummary]) -> Path | None:
-    points = [(s.lines, s.metrics.rmse_mm / 1e3) for s in summaries if s.metrics is not None]
+    """RMSE per line count on a categorical axis (64 ... 0), a point where there are scores."""
+    by_lines = {s.lines: s for s in summaries}
+    points = [(i, by_lines[n].metrics.rmse_mm / 1e3) for i, n in enumerate(SWEEP_LINES)
+              if n in by_lines and by_lines[n].metrics is not None]
     if not points:
         return None
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(6, 3.8))
     ax.plot(*zip(*points), marker="o")
-    ax.set(xlabel="LiDAR lines given to the model", ylabel="RMSE (m)", title="RMSE vs lines")
-    ax.invert_xaxis()
+    ax.set_xticks(range(len(SWEEP_LINES)),
+                  [line_tick(n, by_lines.get(n)) for n in SWEEP_LINES], fontsize="small")
+    ax.set_xlim(-0.5, len(SWEEP_LINES) - 0.5)
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set(xlabel="LiDAR lines given to the model (0 = LiDAR dropout)", ylabel="RMSE (m)",
+           title="RMSE vs lines")
     return _save(fig, folder / "rmse_vs_lines.png")
 
 
@@ -79,36 +115,54 @@ def _plot_bins(folder: Path, summaries: list[LinesSummary]) -> Path | None:
         if labels:
             ax.plot(labels, [s.bins[k].rmse_mm / 1e3 for k in labels], marker="o",
                     label=f"{s.lines} lines")
+    ax.set_ylim(bottom=0)
     ax.set(xlabel="ground-truth distance", ylabel="RMSE (m)", title="RMSE vs distance")
     ax.legend(fontsize="small")
     return _save(fig, folder / "rmse_vs_distance.png")
 
 
+def error_points(snap: Snapshot, radius: int = 2) -> np.ndarray:
+    """(H, W) |prediction - ground truth| in metres at ground-truth pixels, each dilated to a
+    (2 radius + 1)^2 dot (largest error wins), NaN elsewhere."""
+    valid = snap.groundtruth > 0
+    error = np.where(valid, np.abs(snap.depth - snap.groundtruth), 0.0).astype(np.float32)
+    kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
+    dots = cv2.dilate(error, kernel)
+    dots[cv2.dilate(valid.astype(np.uint8), kernel) == 0] = np.nan
+    return dots
+
+
 def _plot_snapshot(folder: Path, snap: Snapshot, max_depth: float) -> Path:
-    """RGB, predicted depth, confidence and |error| at ground-truth pixels of one frame."""
-    error = np.where(snap.groundtruth > 0, np.abs(snap.depth - snap.groundtruth), 0.0)
-    error = cv2.dilate(error.astype(np.float32), np.ones((3, 3), np.uint8))  # visible dots
-    error[cv2.dilate((snap.groundtruth > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) == 0] \
-        = np.nan
-    fig, axes = plt.subplots(4, 1, figsize=(9, 8.5))
-    panels = [(snap.rgb, None, "RGB"),
-              (snap.depth, ("turbo", 0, max_depth), "depth (m)"),
-              (snap.confidence, ("viridis", 0, 1), "confidence"),
-              (error, ("magma", 0, 5), "|error| at ground-truth pixels (m)")]
+    """RGB, predicted depth, confidence and |error| (dots over a grey image) of one frame, all
+    the same crop and width, each with its colour bar."""
+    grey = cv2.cvtColor(snap.rgb, cv2.COLOR_RGB2GRAY)
+    error = error_points(snap)
+    error_max = float(max(1.0, np.nanpercentile(error, 98))) if np.isfinite(error).any() else 1.0
+    panels = [(snap.rgb, None, "RGB (scored crop)"),
+              (np.where(snap.depth > 0, snap.depth, np.nan), ("turbo", 0, max_depth),
+               "predicted depth (m)"),
+              (snap.confidence, ("viridis", 0, 1), "confidence (0-1)"),
+              (error, ("plasma", 0, error_max), "|error| at ground-truth pixels (m)")]
+    height, width = snap.rgb.shape[:2]
+    fig, axes = plt.subplots(4, 1, figsize=(10, 4 * 10 * height / width + 1.2))
     for ax, (image, cmap, title) in zip(axes, panels):
-        shown = ax.imshow(image) if cmap is None else \
-            ax.imshow(np.where(image > 0, image, np.nan) if title.startswith("depth") else image,
-                      cmap=cmap[0], vmin=cmap[1], vmax=cmap[2], interpolation="nearest")
-        if cmap is not None:
-            fig.colorbar(shown, ax=ax, fraction=0.02)
+        cax = make_axes_locatable(ax).append_axes("right", size="2%", pad=0.08)
+        if title.startswith("|error|"):
+            ax.imshow(grey, cmap="gray", vmin=0, vmax=255)
+        shown = ax.imshow(image, interpolation="nearest", **({} if cmap is None else dict(
+            cmap=cmap[0], vmin=cmap[1], vmax=cmap[2])))
+        if cmap is None:
+            cax.axis("off")
+        else:
+            fig.colorbar(shown, cax=cax)
         ax.set_title(title, fontsize="small")
         ax.axis("off")
-    fig.suptitle(f"frame {snap.frame}, {snap.lines} lines")
+    fig.suptitle(f"frame {snap.frame}, {snap.lines} LiDAR lines in (KITTI, CC BY-NC-SA 3.0)")
     return _save(fig, folder / f"frame_{snap.frame:04d}_lines_{snap.lines}.png")
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
