@@ -2,22 +2,29 @@
 
 For each shared drive (KITTI raw 2011_09_26 seq16 and drive 0009, CC BY-NC-SA 3.0, Geiger et al.
 IJRR 2013) and each variant (64 -> 32 lines in, 16 lines in) it runs every model on the same
-inputs, interleaved frame by frame so load on the machine hits all models alike, and prints the
-devkit RMSE / MAE (mm), iRMSE / iMAE (1/km), the median ``predict`` time per frame (ms) and the
-classical model's margins. Timing note: every model runs on the full 1242x375 KITTI image (the
-protocol scores the bottom-centre 1216x352 crop of that output), confidence included, so the
-per-frame times are for a slightly larger frame than the issue's 1216x352; all three models get
-the same input, so the comparison is like for like.
+inputs and prints the devkit RMSE / MAE (mm), iRMSE / iMAE (1/km), the median ``predict`` time
+per frame (ms), the classical / ip_basic time ratio and the classical model's accuracy margins.
 
-Run: ``.venv/bin/python benchmarks/bench_models.py [--frames N]``
+Timing policy (printed with the results): the frames of a case are loaded first; every model
+then gets one untimed warm-up call (first-call costs: allocator, OpenCV kernels, caches); each
+frame is then run ``--repeats`` times with the models interleaved (A B C A B C ...), so load
+from other processes hits all models alike; a model's time for a frame is the median of its
+repeats and the reported figure is the median over frames. All models share one OpenCV thread
+setting (``--threads``, default: OpenCV's own). Every model runs on the full 1242x375 KITTI
+image (the protocol scores the bottom-centre 1216x352 crop of that output), confidence
+included, so the per-frame times are for a slightly larger frame than the issue's 1216x352.
+
+Run: ``.venv/bin/python benchmarks/bench_models.py [--frames N] [--repeats R] [--threads T]``
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import time
 
+import cv2
 import numpy as np
 
 from depth_completion_ros.evaluation.heldout import iter_drive, score_frame
@@ -29,32 +36,70 @@ DRIVES = {"seq16": "kitti_raw_2011_09_26_seq16", "0009": "kitti_raw_2011_09_26_d
 MODELS = ("classical", "ip_basic", "nearest")
 
 
-def run_drive(root, variant: str, limit: int | None) -> dict[str, tuple]:
+def cpu_model() -> str:
+    """CPU model name from /proc/cpuinfo (Linux), else what :mod:`platform` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def time_predict(model, rgb: np.ndarray, sparse: np.ndarray, K: np.ndarray):
+    """One ``predict`` call: (output, wall time in ms)."""
+    start = time.perf_counter()
+    out = model.predict(rgb, sparse, K)
+    return out, 1e3 * (time.perf_counter() - start)
+
+
+def run_drive(root, variant: str, limit: int | None, repeats: int) -> dict[str, tuple]:
+    """Scores and median time per frame of every model on one drive / variant.
+
+    Returns:
+        {model name: (mean devkit metrics, median ms per frame)}.
+    """
+    frames = list(itertools.islice(iter_drive(root, variant), limit))
     models = {name: get_model(name) for name in MODELS}
+    rgb, K, first = frames[0]
+    for model in models.values():  # untimed warm-up, same for every model
+        model.predict(rgb, first.sparse, K)
     scores: dict[str, list] = {name: [] for name in MODELS}
     times: dict[str, list] = {name: [] for name in MODELS}
-    for i, (rgb, K, frame) in enumerate(iter_drive(root, variant)):
-        if limit is not None and i >= limit:
-            break
-        for name, model in models.items():
-            start = time.perf_counter()
-            out = model.predict(rgb, frame.sparse, K)
-            times[name].append(1e3 * (time.perf_counter() - start))
-            scores[name].append(score_frame(out.depth, frame))
+    for rgb, K, frame in frames:
+        runs: dict[str, list] = {name: [] for name in MODELS}
+        outs = {}
+        for _ in range(repeats):  # interleaved: A B C A B C ...
+            for name, model in models.items():
+                outs[name], ms = time_predict(model, rgb, frame.sparse, K)
+                runs[name].append(ms)
+        for name in MODELS:
+            scores[name].append(score_frame(outs[name].depth, frame))
+            times[name].append(float(np.median(runs[name])))
     return {name: (mean_metrics(scores[name]), float(np.median(times[name]))) for name in MODELS}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=None, help="first N frames per drive")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per frame and model")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="cv2.setNumThreads for all models (default: OpenCV's choice)")
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs,"
-          f" Python {platform.python_version()}, numpy {np.__version__}")
+    if args.threads is not None:
+        cv2.setNumThreads(args.threads)
+    print(f"machine: {cpu_model()}, {os.cpu_count()} logical CPUs, Python "
+          f"{platform.python_version()}, numpy {np.__version__}, OpenCV {cv2.__version__} "
+          f"({cv2.getNumThreads()} threads, all models)")
+    print(f"timing: 1 untimed warm-up call per model and case, then {args.repeats} runs per "
+          f"frame interleaved across models; median of runs per frame, median over frames")
     print(f"{'drive':6} {'lines':5} {'model':10} {'RMSE mm':>9} {'MAE mm':>8} {'iRMSE':>7} "
           f"{'iMAE':>6} {'ms/frame':>9}")
     for tag, folder in DRIVES.items():
         for variant in ("32", "16"):
-            res = run_drive(SHARED_DATA_DIR / folder, variant, args.frames)
+            res = run_drive(SHARED_DATA_DIR / folder, variant, args.frames, args.repeats)
             for name, (m, ms) in res.items():
                 print(f"{tag:6} {variant:5} {name:10} {m.rmse_mm:9.0f} {m.mae_mm:8.0f} "
                       f"{m.irmse_per_km:7.2f} {m.imae_per_km:6.2f} {ms:9.2f}")

@@ -98,7 +98,8 @@ def fill_rows(inv: np.ndarray, width: int) -> np.ndarray:
     """
     if width <= 1:
         return inv.copy()
-    return np.where(inv > 0, inv, cv2.dilate(inv, np.ones((1, width), np.uint8)))
+    filled = cv2.dilate(inv, np.ones((1, width), np.uint8))
+    return cv2.copyTo(inv, (inv > 0).view(np.uint8), filled)  # measured pixels keep their value
 
 
 def interpolate_columns(inv: np.ndarray, jump_ratio: float = 1.3, jump_blend: float = 0.5
@@ -138,8 +139,9 @@ def blend_discontinuities(out: np.ndarray, b: ColumnBrackets, jump_ratio: float,
         b: the column brackets ``out`` was interpolated from.
         jump_ratio, jump_blend: see :func:`interpolate_columns`.
     """
-    near, far = np.maximum(b.above, b.below), np.minimum(b.above, b.below)
-    jump = np.flatnonzero(near > np.float32(jump_ratio) * far)
+    far = cv2.min(b.above, b.below)
+    far *= np.float32(jump_ratio)
+    jump = np.flatnonzero(cv2.max(b.above, b.below) > far)
     above, below, t = (np.take(a, jump) for a in (b.above, b.below, b.t))
     mean_depth = above * below / np.maximum((1.0 - t) * below + t * above, np.float32(1e-12))
     flat = out.reshape(-1)
@@ -169,41 +171,60 @@ def confidence_map(depth: np.ndarray, dist: np.ndarray, config: ClassicalConfig)
 
     Args:
         depth: (H, W) float32 completed depth, metres, 0 = no estimate.
-        dist: (H, W) float32 pixel distance to the nearest (row-filled) measurement.
+        dist: (H, W) float32 pixel distance to the nearest (row-filled) measurement; reused as
+            a buffer (overwritten).
+
+    Returns:
+        (H, W) float32 confidence, 0 where ``depth`` is 0.
     """
     spread = cv2.morphologyEx(depth, cv2.MORPH_GRADIENT, _SPREAD_KERNEL)  # max - min, 3x3
     spread /= np.maximum(depth, np.float32(1e-6))
-    exponent = dist / np.float32(config.confidence_distance_px)
-    exponent += spread / np.float32(config.confidence_spread)
-    conf = cv2.exp(-exponent)
-    conf[depth <= 0] = 0.0
+    # -(dist / d0 + spread / s0), as one OpenCV multiply-add
+    exponent = cv2.scaleAdd(spread, -1.0 / config.confidence_spread,
+                            np.multiply(dist, np.float32(-1.0 / config.confidence_distance_px),
+                                        out=dist))
+    conf = cv2.exp(exponent)
+    np.copyto(conf, np.float32(0.0), where=depth <= 0)
     return conf
+
+
+def _extend_top(depth: np.ndarray, conf: np.ndarray, top: int) -> None:
+    """In place: rows above ``top`` copy row ``top``'s depth; confidence fades by exp(-rows/8).
+
+    Args:
+        depth, conf: (H, W) float32 outputs, rows ``top:`` already filled.
+    """
+    depth[:top] = depth[top]
+    fade = np.exp(-np.arange(top, 0, -1, dtype=np.float32) / np.float32(8.0))[:, None]
+    np.multiply(conf[top], fade, out=conf[:top])
 
 
 def complete(sparse_depth: np.ndarray, config: ClassicalConfig = ClassicalConfig()
              ) -> tuple[np.ndarray, np.ndarray]:
     """Dense depth and confidence from an (H, W) sparse depth (metres, 0 = none).
 
+    Works on the rows from the top measurement down; the rows above are filled at the end by
+    one broadcast (IP-Basic's extrapolation: the top row extended upwards, fading confidence).
+
     Returns:
         (depth (H, W) float32 metres, NaN where no estimate; confidence (H, W) float32 in [0, 1]).
     """
-    height, width = sparse_depth.shape
-    depth = np.full((height, width), np.nan, np.float32)
-    conf = np.zeros((height, width), np.float32)
-    measured = sparse_depth > config.min_depth
-    rows_any = np.flatnonzero(measured.any(axis=1))
+    sparse_depth = np.asarray(sparse_depth, np.float32)
+    row_max = cv2.reduce(sparse_depth, 1, cv2.REDUCE_MAX).ravel()
+    rows_any = np.flatnonzero(row_max > config.min_depth)
     if rows_any.size == 0:
-        return depth, conf
+        return np.full(sparse_depth.shape, np.nan, np.float32), np.zeros_like(sparse_depth)
     top = int(rows_any[0])
-    inv = np.zeros((height - top, width), np.float32)
-    np.divide(np.float32(1.0), sparse_depth[top:], out=inv, where=measured[top:])
-    sub, dist = complete_depth(inv, config)
-    conf[top:] = confidence_map(sub, dist, config)
-    np.copyto(depth[top:], sub, where=sub > 0)
-    if top > 0:  # IP-Basic's extrapolation: extend the top row upwards, fading confidence
-        depth[:top] = depth[top]
-        fade = np.exp(-np.arange(top, 0, -1, dtype=np.float32) / np.float32(8.0))[:, None]
-        conf[:top] = conf[top] * fade
+    sub = sparse_depth[top:]
+    inv = np.zeros_like(sub)
+    np.divide(np.float32(1.0), sub, out=inv, where=sub > config.min_depth)
+    sub_depth, dist = complete_depth(inv, config)
+    depth, conf = np.empty_like(sparse_depth), np.empty_like(sparse_depth)
+    conf[top:] = confidence_map(sub_depth, dist, config)
+    np.copyto(sub_depth, np.float32(np.nan), where=sub_depth <= 0)
+    depth[top:] = sub_depth
+    if top > 0:
+        _extend_top(depth, conf, top)
     return depth, conf
 
 

@@ -1,9 +1,11 @@
 """Vectorised per-column interpolation for the classical model (numpy + OpenCV, no row loops).
 
 Each column of a sparse image is filled between its nearest valid pixel above and below. The row
-of that pixel comes from a running max (min) of row indices, computed as a log-step doubling scan
-(Hillis-Steele: ``ceil(log2(H))`` whole-array ``np.maximum`` calls on uint16, much faster than
-``np.maximum.accumulate`` along axis 0); the values are gathered with one ``cv2.remap``.
+of that pixel comes from a running max of (encoded) row indices, computed as a log-step doubling
+scan (Hillis-Steele: ``ceil(log2(H))`` whole-array ``np.maximum`` calls on uint16, much faster
+than ``np.maximum.accumulate`` along axis 0), downwards for the pixel above and upwards for the
+pixel below; rows stay int16 throughout and the values are gathered with two ``cv2.remap`` calls
+on fixed-point (``CV_16SC2``) maps.
 """
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
+
+#: largest image height the int16 row encoding supports
+MAX_HEIGHT = 32766
 
 
 @dataclass(frozen=True)
@@ -34,51 +39,76 @@ class ColumnBrackets:
     dist: np.ndarray
 
 
-def running_max(values: np.ndarray) -> np.ndarray:
-    """Running maximum down axis 0 (``np.maximum.accumulate(values, axis=0)``), by doubling scan.
+def running_max(values: np.ndarray, reverse: bool = False) -> np.ndarray:
+    """Running maximum along axis 0 by doubling scan; ``values`` is consumed (reused as a buffer).
 
     Args:
         values: (H, W) array of a numpy integer or float dtype.
+        reverse: scan upwards (row ``y`` holds the max of rows ``y..H-1``) instead of downwards
+            (``np.maximum.accumulate(values, axis=0)``: the max of rows ``0..y``).
 
     Returns:
-        (H, W) array, same dtype; row ``y`` holds the max of rows ``0..y``.
+        (H, W) array, same dtype (``values`` itself or a buffer of the same shape).
     """
-    current, spare = values.copy(), np.empty_like(values)
+    current, spare = values, np.empty_like(values)
     step = 1
     while step < current.shape[0]:
-        spare[:step] = current[:step]
-        np.maximum(current[step:], current[:-step], out=spare[step:])
+        if reverse:
+            spare[-step:] = current[-step:]
+            np.maximum(current[:-step], current[step:], out=spare[:-step])
+        else:
+            spare[:step] = current[:step]
+            np.maximum(current[step:], current[:-step], out=spare[step:])
         current, spare = spare, current
         step *= 2
     return current
+
+
+@lru_cache(maxsize=4)
+def _index_images(height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cached read-only (height, width) images: int16 column, uint16 ``y + 1``, uint16 ``H - y``."""
+    cols = np.broadcast_to(np.arange(width, dtype=np.int16), (height, width))
+    down = np.broadcast_to(np.arange(1, height + 1, dtype=np.uint16)[:, None], (height, width))
+    images = tuple(np.ascontiguousarray(a) for a in (cols, down, down[::-1]))
+    for image in images:
+        image.flags.writeable = False
+    return images
 
 
 def bracket_rows(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row of each column's nearest valid pixel above and below every pixel.
 
     Args:
-        valid: (H, W) bool, H < 65535.
+        valid: (H, W) bool, H <= :data:`MAX_HEIGHT`.
 
     Returns:
-        (above, below), (H, W) float32 rows; -1 where no valid pixel above, H where none below.
+        (above, below), (H, W) int16 rows; -1 where no valid pixel above, H where none below.
     """
-    height = valid.shape[0]
-    rows = np.arange(1, height + 1, dtype=np.uint16)[:, None]
-    above = running_max(np.where(valid, rows, np.uint16(0))).astype(np.float32)
-    above -= np.float32(1.0)
-    flipped = np.where(valid[::-1], rows, np.uint16(0))  # row y -> 1-based index from the bottom
-    below = running_max(flipped)[::-1].astype(np.float32)
-    np.subtract(np.float32(height), below, out=below)
-    return above, below
+    height, width = valid.shape
+    if height > MAX_HEIGHT:
+        raise ValueError(f"image height must be <= {MAX_HEIGHT}, got {height}")
+    _, down, up = _index_images(height, width)
+    mask = valid.view(np.uint8)
+    above = running_max(cv2.copyTo(down, mask))  # zero outside mask
+    np.subtract(above, np.uint16(1), out=above)  # 0 (none) wraps to 65535 = int16 -1
+    below = running_max(cv2.copyTo(up, mask), reverse=True)
+    np.subtract(np.uint16(height), below, out=below)  # 0 (none) -> H
+    return above.view(np.int16), below.view(np.int16)
 
 
-@lru_cache(maxsize=4)
-def _column_map(height: int, width: int) -> np.ndarray:
-    """(height, width) float32 x coordinates for ``cv2.remap`` (cached, read-only)."""
-    cols = np.ascontiguousarray(np.broadcast_to(np.arange(width, dtype=np.float32),
-                                                (height, width)))
-    cols.flags.writeable = False
-    return cols
+def substitute_missing(above: np.ndarray, below: np.ndarray) -> None:
+    """In place: a missing side (-1 above, H below) takes the other side's row.
+
+    Uses each column's first valid row (``below[0]``) and last one (``above[-1]``): above the
+    first valid row the pixel above is that row, below the last one the pixel below is that row.
+    All-empty columns end with both rows at H (out of range, so gathered as 0).
+
+    Args:
+        above, below: (H, W) int16 from :func:`bracket_rows`, modified.
+    """
+    first, last = below[0].copy(), above[-1].copy()
+    np.maximum(above, first, out=above)
+    np.minimum(below, np.maximum(last, first), out=below)
 
 
 def gather_rows(image: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -86,9 +116,10 @@ def gather_rows(image: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
     Args:
         image: (H, W) float32.
-        rows: (H, W) float32 integer-valued row indices.
+        rows: (H, W) int16 row indices.
     """
-    return cv2.remap(image, _column_map(*image.shape), rows, cv2.INTER_NEAREST,
+    cols = _index_images(*image.shape)[0]
+    return cv2.remap(image, cv2.merge([cols, rows]), None, cv2.INTER_NEAREST,
                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
@@ -103,16 +134,15 @@ def column_brackets(image: np.ndarray) -> ColumnBrackets:
     """
     height = image.shape[0]
     above_row, below_row = bracket_rows(image > 0)
-    no_above, no_below = above_row < 0, below_row >= height
-    np.copyto(above_row, below_row, where=no_above)
-    np.copyto(below_row, above_row, where=no_below)
-    rows = np.arange(height, dtype=np.float32)[:, None]
-    t = np.subtract(rows, above_row)
-    dist = np.abs(t)
+    substitute_missing(above_row, below_row)
+    rows = np.arange(height, dtype=np.int16)[:, None]
+    offset = np.subtract(rows, above_row)  # int16, |.| <= H
+    # offset and gap are both >= 0 between two valid rows; where a side was substituted one of
+    # them is the other's negative, so the distance is |min(offset, gap)|
+    dist = np.abs(np.minimum(offset, np.subtract(below_row, rows))).astype(np.float32)
     span = np.subtract(below_row, above_row)
-    np.maximum(span, np.float32(1.0), out=span)
-    t /= span
+    np.maximum(span, np.int16(1), out=span)
+    t = offset.astype(np.float32)
+    t /= span.astype(np.float32)
     np.clip(t, np.float32(0.0), np.float32(1.0), out=t)
-    np.subtract(below_row, rows, out=span)
-    np.minimum(dist, np.abs(span, out=span), out=dist)
     return ColumnBrackets(gather_rows(image, above_row), gather_rows(image, below_row), t, dist)

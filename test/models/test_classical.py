@@ -7,7 +7,7 @@ import pytest
 from depth_completion_ros.evaluation.heldout import cut, iter_drive, score_frame
 from depth_completion_ros.models import get_model
 from depth_completion_ros.models.classical import interpolate_columns
-from depth_completion_ros.models.column_fill import bracket_rows, running_max
+from depth_completion_ros.models.column_fill import bracket_rows, running_max, substitute_missing
 
 
 def test_interpolation_is_linear_in_inverse_depth():
@@ -31,7 +31,10 @@ def test_discontinuity_blends_inverse_and_depth_interpolation():
 def test_running_max_and_bracket_rows_match_reference():
     rng = np.random.default_rng(0)
     values = rng.integers(0, 1000, (37, 5)).astype(np.uint16)
-    np.testing.assert_array_equal(running_max(values), np.maximum.accumulate(values, axis=0))
+    np.testing.assert_array_equal(running_max(values.copy()),
+                                  np.maximum.accumulate(values, axis=0))
+    np.testing.assert_array_equal(running_max(values.copy(), reverse=True),
+                                  np.maximum.accumulate(values[::-1], axis=0)[::-1])
     valid = np.zeros((6, 3), bool)
     valid[[1, 4], 0] = True
     valid[2, 1] = True
@@ -39,6 +42,11 @@ def test_running_max_and_bracket_rows_match_reference():
     np.testing.assert_array_equal(above[:, 0], [-1, 1, 1, 1, 4, 4])
     np.testing.assert_array_equal(below[:, 0], [1, 1, 4, 4, 4, 6])
     np.testing.assert_array_equal(above[:, 1], [-1, -1, 2, 2, 2, 2])
+    np.testing.assert_array_equal(below[:, 2], [6] * 6)
+    substitute_missing(above, below)  # a missing side takes the other's row; empty column: H
+    np.testing.assert_array_equal(above[:, 0], [1, 1, 1, 1, 4, 4])
+    np.testing.assert_array_equal(below[:, 0], [1, 1, 4, 4, 4, 4])
+    np.testing.assert_array_equal(above[:, 2], [6] * 6)
     np.testing.assert_array_equal(below[:, 2], [6] * 6)
 
 
