@@ -175,8 +175,10 @@ class Harness:
         return predicate()
 
     def close(self) -> None:
+        """Stop this harness's executor first: destroying a node while an executor thread still
+        waits on its handles can hang that executor (seen on loaded CI machines)."""
+        self.executor.shutdown(timeout_sec=WAIT_S)
         for node in (self.node, self.io):
-            self.executor.remove_node(node)
             node.destroy_node()
 
 
@@ -216,7 +218,9 @@ def frames() -> SampleFrames:
 
 @pytest.fixture
 def harness(ros_context):
-    """Factory: ``harness(**parameter_overrides)``; every harness is closed after the test."""
+    """Factory: ``harness(**parameter_overrides)``; each harness spins on its own executor
+    (so a test cannot leave a stuck executor to the next) and is closed after the test."""
+    from rclpy.executors import MultiThreadedExecutor
     made: list[Harness] = []
 
     def make(**overrides: Any) -> Harness:
@@ -224,8 +228,12 @@ def harness(ros_context):
         # (separate topics, no ordering) and single-frame tests must not fall into prediction.
         params = {**load_yaml_params(CONFIG_DIR / "kitti.yaml"), "lidar_timeout": 5.0,
                   "max_wait": 0.3, **overrides}
-        made.append(Harness(*ros_context, params))
-        return made[-1]
+        executor = MultiThreadedExecutor(num_threads=3, context=ros_context[0])
+        made.append((Harness(ros_context[0], executor, params),
+                     threading.Thread(target=executor.spin, daemon=True)))
+        made[-1][1].start()
+        return made[-1][0]
     yield make
-    for h in made:
+    for h, thread in made:
         h.close()
+        thread.join(WAIT_S)
