@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=SAMPLE_DIR,
                         help="KITTI raw folder, either layout (default: the embedded sample)")
     parser.add_argument("--drive", default=None, help="drive name part when --data holds several")
-    parser.add_argument("--model", default="classical", help="model to evaluate (default classical)")
+    parser.add_argument("--model", default="classical",
+                        help="model to evaluate (default classical)")
     parser.add_argument("--offline", action="store_true",
                         help="evaluate with the node's pipeline in-process, not the live node")
     parser.add_argument("--projection-only", action="store_true",
@@ -78,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
     stats = [process_frame(frame, args.out) for frame in seq]
     points = [s[0] for s in stats]
     dens = [100 * s[1] for s in stats]
-    print(f"demo: {len(stats)} frames from {display_path(args.data)}, {np.mean(points):.0f} LiDAR points in view "
-          f"per frame, density in the {KITTI_CROP[0]}x{KITTI_CROP[1]} crop {min(dens):.2f}-"
-          f"{max(dens):.2f} %, wrote overlay_*.png and sparse_*.png to {display_path(args.out)} "
+    print(f"demo: {len(stats)} frames from {display_path(args.data)}, {np.mean(points):.0f} "
+          f"LiDAR points in view per frame, density in the {KITTI_CROP[0]}x{KITTI_CROP[1]} "
+          f"crop {min(dens):.2f}-{max(dens):.2f} %, wrote overlay_*.png and sparse_*.png to "
+          f"{display_path(args.out)} "
           f"(KITTI data, CC BY-NC-SA 3.0)")
     if not args.projection_only:
         full_story(args)

@@ -6,10 +6,11 @@ the original bag, frame by frame as offline (:func:`make_target`); each recorded
 matched to its frame by the image stamp. Frames the node did not publish are rows with status
 "not delivered".
 
-The replay starts once the node subscribes to every input topic and the recorder to every output
-(matched publishers / subscriptions, so discovery loses no first message); the node then
-pairs the first image with its cloud, and every frame of one pass is scored. ``warm_up`` replays
-the bag once more before the scored pass (model and transport warm, for latency figures). Every image sent is
+The replay starts once the node subscribes to every input topic, publishes every output and spins
+(matched publishers / subscriptions and its first /diagnostics, so discovery loses no first
+message); the node's inputs are reliable (like ``ros2 bag play``), it pairs the first image with
+its cloud, and every frame of one pass is scored. ``warm_up`` replays the bag once more before
+the scored pass (model and transport warm, for latency figures). Every image sent is
 accounted for: published, dropped by design (queue of one), unserved (no model for the mode) or
 rejected as bad input (:class:`~depth_completion_ros.ros.live.FrameAccount`). Latency = output
 receive time - image publish time (wall clock, end to end).

@@ -90,11 +90,12 @@ def line_tick(lines: int, summary: LinesSummary | None) -> str:
 
 
 def _plot_lines(folder: Path, summaries: list[LinesSummary]) -> Path | None:
-    """RMSE per line count on a categorical axis (64 ... 0), a point where there are scores."""
+    """RMSE per line count on a categorical axis (64 ... 0), a point where there are scores;
+    no figure when a single line count was evaluated."""
     by_lines = {s.lines: s for s in summaries}
     points = [(i, by_lines[n].metrics.rmse_mm / 1e3) for i, n in enumerate(SWEEP_LINES)
               if n in by_lines and by_lines[n].metrics is not None]
-    if not points:
+    if len(summaries) < 2 or not points:  # one line count: the table says it all
         return None
     fig, ax = plt.subplots(figsize=(6, 3.8))
     ax.plot(*zip(*points), marker="o")

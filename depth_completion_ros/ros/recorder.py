@@ -37,7 +37,7 @@ class TopicRecorder:
         self._subscriptions: dict[str, Any] = {}
 
     def subscribe(self, node: Node, topic: str, msgtype: str) -> None:
-        """Record ``topic`` (of ROS type ``msgtype``, e.g. ``sensor_msgs/msg/Image``) on ``node``."""
+        """Record ``topic`` (ROS type ``msgtype``, e.g. ``sensor_msgs/msg/Image``) on ``node``."""
         self.counts.setdefault(topic, 0)
 
         def callback(raw: bytes) -> None:

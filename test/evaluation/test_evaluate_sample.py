@@ -43,7 +43,8 @@ def test_table_report_and_json(evaluated: tuple[Path, str], capsys: pytest.Captu
         assert np.isfinite(document[name]) and name in document["by_lines"][0]["metrics"]
     assert document["headline_lines"] == 16 and len(document["frames"]) == 4
     report = (out / "report" / "report.md").read_text()
-    assert "CC BY-NC-SA 3.0" in report and "rmse_vs_lines.png" in report
+    assert "CC BY-NC-SA 3.0" in report and "rmse_vs_distance.png" in report
+    assert "rmse_vs_lines.png" not in report  # one line count: no RMSE-vs-lines figure
     assert (out / "report" / "rmse_vs_distance.png").stat().st_size > 1000
     assert len((out / "report" / "frames.csv").read_text().splitlines()) == 5
 
