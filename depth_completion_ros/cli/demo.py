@@ -16,7 +16,6 @@ et al., IJRR 2013).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 from pathlib import Path
 
@@ -27,8 +26,7 @@ from depth_completion_ros.errors import DataFormatError
 from depth_completion_ros.geometry.projection import project_points, zbuffer
 from depth_completion_ros.io.depth_png import write_depth_png
 from depth_completion_ros.io.kitti_raw import KittiFrame, open_sequence
-from depth_completion_ros.evaluation.report import append_section
-from depth_completion_ros.paths import REPO_ROOT, SAMPLE_DIR
+from depth_completion_ros.paths import SAMPLE_DIR
 from depth_completion_ros.viz import overlay_points
 
 #: KITTI depth-completion crop: bottom-centre 1216x352 of the 1242x375 image.
@@ -74,6 +72,8 @@ def process_frame(frame: KittiFrame, out: Path) -> tuple[int, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from depth_completion_ros.evaluation.report import display_path
+
     seq = open_sequence(args.data, drive=args.drive)
     args.out.mkdir(parents=True, exist_ok=True)
     stats = [process_frame(frame, args.out) for frame in seq]
@@ -89,18 +89,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def display_path(path: Path) -> str:
-    """``path`` relative to the current directory, else to the repository (never absolute)."""
-    resolved = Path(path).resolve()
-    for base in (Path.cwd(), REPO_ROOT):
-        if resolved.is_relative_to(base.resolve()):
-            return str(resolved.relative_to(base.resolve())) or "."
-    return Path(os.path.relpath(resolved)).as_posix()
-
-
 def full_story(args: argparse.Namespace) -> None:
     """Steps 2 to 4 of the module docstring."""
     from depth_completion_ros.bag.convert import convert_kitti
+    from depth_completion_ros.evaluation.report import append_section, display_path
     from depth_completion_ros.evaluation.session import EvaluationRequest, run_evaluation
 
     bag = args.out / "sample_bag"

@@ -1,6 +1,7 @@
 """Markdown report with matplotlib figures, and the metrics table printed to the terminal."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,23 @@ from depth_completion_ros.evaluation.offline import Snapshot  # noqa: E402
 from depth_completion_ros.evaluation.results import (DEVKIT_NAMES, LinesSummary,  # noqa: E402
                                                      devkit_dict)
 from depth_completion_ros.evaluation.splits import SWEEP_LINES  # noqa: E402
+from depth_completion_ros.paths import REPO_ROOT  # noqa: E402
 
 KITTI_ATTRIBUTION = (
     "KITTI data: Geiger, Lenz, Stiller, Urtasun, \"Vision meets Robotics: The KITTI Dataset\", "
     "IJRR 2013, licensed CC BY-NC-SA 3.0 (non-commercial, attribution, share-alike); the images "
     "and maps in this report derive from it and carry the same license.")
 _COLUMNS = [n for n in DEVKIT_NAMES.values() if n != "num_pixels"]
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` relative to the current directory, else to the repository, else as ``../..``
+    relative: what reports and summaries print (never this machine's absolute path)."""
+    resolved = Path(path).resolve()
+    for base in (Path.cwd().resolve(), REPO_ROOT.resolve()):
+        if resolved.is_relative_to(base):
+            return str(resolved.relative_to(base)) or "."
+    return Path(os.path.relpath(resolved)).as_posix()
 
 
 def metrics_table(summaries: list[LinesSummary]) -> str:

@@ -13,7 +13,7 @@ from depth_completion_ros.bag.topics import BagTopics
 from depth_completion_ros.evaluation.calibration import resolve_lidar_to_camera
 from depth_completion_ros.evaluation.ground_truth import KittiGroundTruth
 from depth_completion_ros.evaluation.offline import EvaluationSetup, evaluate_offline
-from depth_completion_ros.evaluation.report import metrics_table, write_report
+from depth_completion_ros.evaluation.report import display_path, metrics_table, write_report
 from depth_completion_ros.evaluation.results import summarise, to_json, write_csv, write_json
 from depth_completion_ros.evaluation.splits import sweep_lines
 from depth_completion_ros.models.registry import get_model
@@ -81,10 +81,10 @@ def run_evaluation(request: EvaluationRequest) -> EvaluationOutcome:
         rows, snapshots = evaluate_offline(pipeline, setup)
         extra = {}
     summaries = [summarise(rows, n) for n in setup.lines]
-    meta = {"model": request.model, "bag": str(request.bag),
+    meta = {"model": request.model, "bag": display_path(request.bag),
             "mode": "online (live node)" if request.online else "offline (node pipeline)",
             "ground_truth": "held-out beams (evaluation/heldout.py, lines per evaluation/"
-                            "splits.py)" if heldout else str(request.gt_dir),
+                            "splits.py)" if heldout else display_path(request.gt_dir),
             "scored_on": "KITTI 16-bit encoding of prediction and ground truth",
             "max_depth_m": node.max_depth,
             "lidar_to_camera": np.round(transform, 9).tolist(), **extra}

@@ -79,3 +79,17 @@ def test_crop_density_hand_value() -> None:
 def test_demo_on_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(DataFormatError):
         demo.run(parse(["--out", str(tmp_path / "o"), "--data", str(tmp_path)]))
+
+
+def test_printed_paths_are_relative(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from depth_completion_ros.evaluation.report import display_path
+    from depth_completion_ros.paths import SAMPLE_DIR
+    monkeypatch.chdir(tmp_path)
+    assert display_path(tmp_path / "out" / "demo") == "out/demo"
+    assert display_path(SAMPLE_DIR) == "sample_data/kitti_raw_2011_09_26_seq16_4frames"
+    assert display_path(tmp_path) == "."
+
+
+def test_summary_line_has_no_absolute_path(demo_out: tuple[Path, str]) -> None:
+    _, text = demo_out
+    assert " /" not in text and "sample_data/kitti_raw_2011_09_26_seq16_4frames" in text
