@@ -56,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from depth_completion_ros.evaluation.report import display_path
     from depth_completion_ros.evaluation.session import EvaluationRequest, run_evaluation
 
     request = EvaluationRequest(
@@ -71,6 +72,6 @@ def run(args: argparse.Namespace) -> int:
         device=args.device, rate=args.rate, warm_up=args.warm_up)
     outcome = run_evaluation(request)
     print(outcome.table)
-    print(f"report: {outcome.report}")
-    print(f"json: {outcome.json_path}  csv: {outcome.csv_path}")
+    print(f"report: {display_path(outcome.report)}")
+    print(f"json: {display_path(outcome.json_path)}  csv: {display_path(outcome.csv_path)}")
     return 0
