@@ -20,7 +20,12 @@ each beam is a near-horizontal line of dense samples and the gaps are between be
    discontinuities the estimate becomes the mean depth of the two surfaces, which is what
    minimises the squared error when the side a pixel belongs to is uncertain.
 
-Work is limited to the rows from the top measurement down (rows above only get the extension).
+Work is limited to the rows from the top measurement down. Above the LiDAR's field of view there
+is nothing to complete from: rows more than ``top_margin_px`` above the top measured row get no
+estimate (NaN depth, confidence 0) instead of IP-Basic's upward extension, so the node never
+publishes invented sky depth; the ``top_margin_px`` rows just above copy the top row with a
+fading confidence. (Scoring is unaffected: the devkit fills missing predictions from the rows
+below, which is the same extension.)
 
 Confidence (documented in models/README.md), per pixel::
 
@@ -28,7 +33,8 @@ Confidence (documented in models/README.md), per pixel::
 
 ``dist_px``: pixel distance along the column to the nearest measurement (after the in-beam row
 fill, so about the distance to the nearest beam); ``spread``: relative depth range in the 3x3
-neighbourhood of the output depth, ``(max(d) - min(d)) / d``. Rows above the top beam get ``c`` times ``exp(-rows_above / 8)``.
+neighbourhood of the output depth, ``(max(d) - min(d)) / d``. The ``top_margin_px`` rows above
+the top beam get ``c`` times ``exp(-rows_above / 8)``.
 """
 from __future__ import annotations
 
@@ -62,6 +68,10 @@ class ClassicalConfig:
         blur_px: Gaussian size on depth (odd; 0 = off).
         confidence_distance_px: pixel distance at which the distance term falls to 1/e.
         confidence_spread: relative depth spread at which the spread term falls to 1/e.
+        top_margin_px: rows above the top measured row that still get an estimate (the top
+            row extended upwards); rows above those are NaN (>= 0). The default covers the
+            held-out beam just above the top input beam (at most 12 rows above it on the shared
+            KITTI frames with 32 or 16 lines in).
     """
 
     min_depth: float = 0.1
@@ -72,6 +82,7 @@ class ClassicalConfig:
     jump_blend: float = 0.5
     confidence_distance_px: float = 6.0
     confidence_spread: float = 0.1
+    top_margin_px: int = 16
 
     def __post_init__(self) -> None:
         for key in ("row_fill_px", "blur_px"):
@@ -83,6 +94,8 @@ class ClassicalConfig:
         if self.jump_ratio < 1.0 or not 0.0 <= self.jump_blend <= 1.0:
             raise ValueError(f"jump_ratio must be >= 1 and jump_blend in [0, 1], got "
                              f"{self.jump_ratio}, {self.jump_blend}")
+        if self.top_margin_px < 0:
+            raise ValueError(f"top_margin_px must be >= 0, got {self.top_margin_px}")
         if self.confidence_distance_px <= 0 or self.confidence_spread <= 0:
             raise ValueError("confidence_distance_px and confidence_spread must be > 0")
 
@@ -188,23 +201,28 @@ def confidence_map(depth: np.ndarray, dist: np.ndarray, config: ClassicalConfig)
     return conf
 
 
-def _extend_top(depth: np.ndarray, conf: np.ndarray, top: int) -> None:
-    """In place: rows above ``top`` copy row ``top``'s depth; confidence fades by exp(-rows/8).
+def _fill_top(depth: np.ndarray, conf: np.ndarray, top: int, margin: int) -> None:
+    """In place: the ``margin`` rows above ``top`` copy row ``top`` with confidence fading by
+    exp(-rows/8); the rows above those get no estimate (NaN depth, confidence 0).
 
     Args:
         depth, conf: (H, W) float32 outputs, rows ``top:`` already filled.
+        top: first row holding a measurement.
+        margin: rows above ``top`` that still get the extension.
     """
-    depth[:top] = depth[top]
-    fade = np.exp(-np.arange(top, 0, -1, dtype=np.float32) / np.float32(8.0))[:, None]
-    np.multiply(conf[top], fade, out=conf[:top])
+    start = max(top - margin, 0)
+    depth[:start] = np.nan
+    conf[:start] = 0.0
+    depth[start:top] = depth[top]
+    fade = np.exp(-np.arange(top - start, 0, -1, dtype=np.float32) / np.float32(8.0))[:, None]
+    np.multiply(conf[top], fade, out=conf[start:top])
 
 
 def complete(sparse_depth: np.ndarray, config: ClassicalConfig = ClassicalConfig()
              ) -> tuple[np.ndarray, np.ndarray]:
     """Dense depth and confidence from an (H, W) sparse depth (metres, 0 = none).
 
-    Works on the rows from the top measurement down; the rows above are filled at the end by
-    one broadcast (IP-Basic's extrapolation: the top row extended upwards, fading confidence).
+    Works on the rows from the top measurement down; above, see :func:`_fill_top`.
 
     Returns:
         (depth (H, W) float32 metres, NaN where no estimate; confidence (H, W) float32 in [0, 1]).
@@ -224,7 +242,7 @@ def complete(sparse_depth: np.ndarray, config: ClassicalConfig = ClassicalConfig
     np.copyto(sub_depth, np.float32(np.nan), where=sub_depth <= 0)
     depth[top:] = sub_depth
     if top > 0:
-        _extend_top(depth, conf, top)
+        _fill_top(depth, conf, top, config.top_margin_px)
     return depth, conf
 
 

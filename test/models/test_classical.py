@@ -6,6 +6,7 @@ import pytest
 
 from depth_completion_ros.evaluation.heldout import cut, iter_drive, score_frame
 from depth_completion_ros.models import get_model
+from depth_completion_ros.models import classical
 from depth_completion_ros.models.classical import interpolate_columns
 from depth_completion_ros.models.column_fill import bracket_rows, running_max, substitute_missing
 
@@ -81,3 +82,20 @@ def test_classical_beats_ip_basic_on_sample(sample_runs):
     ref = [score_frame(i.depth, f) for _, i, f in sample_runs]
     assert np.mean([m.rmse_mm for m in ours]) < 0.97 * np.mean([m.rmse_mm for m in ref])
     assert np.mean([m.mae_mm for m in ours]) < 0.9 * np.mean([m.mae_mm for m in ref])
+
+
+def test_no_estimate_above_the_lidar_field_of_view():
+    """Rows above the top measured row are NaN (confidence 0); a margin extends the top row."""
+    sparse = np.zeros((12, 6), np.float32)
+    sparse[5, :] = 4.0
+    sparse[9, :] = 8.0
+    depth, conf = classical.complete(sparse, classical.ClassicalConfig(blur_px=0, median_px=0,
+                                                                       top_margin_px=0))
+    assert np.isnan(depth[:5]).all() and (conf[:5] == 0).all()
+    assert np.isfinite(depth[5:]).all()
+    assert depth[5, 0] == pytest.approx(4.0)
+    config = classical.ClassicalConfig(blur_px=0, median_px=0, top_margin_px=2)
+    depth, conf = classical.complete(sparse, config)
+    assert np.isnan(depth[:3]).all() and (conf[:3] == 0).all()
+    np.testing.assert_allclose(depth[3:5], 4.0)
+    assert 0 < conf[3, 0] < conf[4, 0] < conf[5, 0]
