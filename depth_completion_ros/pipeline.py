@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from depth_completion_ros.errors import InputError, ModelError
@@ -175,16 +174,3 @@ class DepthPipeline:
         conf[invalid] = 0.0
         return depth, conf
 
-
-def colorize_depth(depth: np.ndarray, min_depth: float, max_depth: float,
-                   colormap: int = cv2.COLORMAP_TURBO) -> np.ndarray:
-    """(H, W) metres -> (H, W, 3) uint8 BGR with a fixed range; near is warm, NaN is black.
-
-    A fixed range (not per-frame min / max) keeps colours comparable across frames.
-    """
-    if not max_depth > min_depth:
-        raise InputError(f"colour range: need max > min, got [{min_depth}, {max_depth}]")
-    scaled = (max_depth - np.nan_to_num(depth, nan=max_depth)) / (max_depth - min_depth)
-    bgr = cv2.applyColorMap(np.clip(scaled * 255.0, 0, 255).astype(np.uint8), colormap)
-    bgr[~np.isfinite(depth)] = 0
-    return bgr

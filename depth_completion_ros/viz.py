@@ -42,6 +42,18 @@ def colorize(image: np.ndarray, vmin: float, vmax: float, *, colormap: int = cv2
     return out if rgb else np.ascontiguousarray(out[..., ::-1])
 
 
+def colorize_depth(depth: np.ndarray, min_depth: float, max_depth: float, *,
+                   colormap: int = cv2.COLORMAP_TURBO) -> np.ndarray:
+    """(H, W) metres -> (H, W, 3) uint8 BGR over a fixed range: near warm, far cool, NaN black.
+
+    A fixed range (not per-frame min / max) keeps colours comparable across frames; this is the
+    node's ``depth_color`` output.
+    """
+    depth = np.asarray(depth, dtype=np.float64)
+    return colorize(min_depth + max_depth - depth, min_depth, max_depth, colormap=colormap,
+                    rgb=False)
+
+
 def overlay_points(rgb: np.ndarray, u: np.ndarray, v: np.ndarray, depth: np.ndarray, *,
                    vmin: float = 0.0, vmax: float = 80.0, radius: int = 1,
                    colormap: int = cv2.COLORMAP_TURBO) -> np.ndarray:

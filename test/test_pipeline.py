@@ -8,7 +8,7 @@ import pytest
 from depth_completion_ros.errors import InputError, ModelError
 from depth_completion_ros.geometry.camera import PinholeCamera
 from depth_completion_ros.models.base import CompletionOutput, ModelCapabilities
-from depth_completion_ros.pipeline import DepthPipeline, colorize_depth
+from depth_completion_ros.pipeline import DepthPipeline
 
 CAM = PinholeCamera(4, 4, np.array([[2.0, 0, 2], [0, 2, 2], [0, 0, 1]]))
 RGB = np.zeros((4, 4, 3), np.uint8)
@@ -113,14 +113,6 @@ def test_model_output_of_wrong_shape_is_a_model_error():
             return CompletionOutput(np.zeros((2, 2), np.float32), np.zeros((2, 2), np.float32))
     with pytest.raises(ModelError, match="expected \\(4, 4\\)"):
         DepthPipeline(Bad(1.0), np.eye(4)).process(RGB, CAM, None)
-
-
-def test_colorize_depth_fixed_range_and_black_nan():
-    depth = np.array([[0.0, 40.0, 80.0, np.nan]], np.float32)
-    bgr = colorize_depth(depth, 0.0, 80.0)
-    expected = cv2.applyColorMap(np.array([[255, 127, 0, 0]], np.uint8), cv2.COLORMAP_TURBO)
-    np.testing.assert_array_equal(bgr[0, :3], expected[0, :3])
-    np.testing.assert_array_equal(bgr[0, 3], [0, 0, 0])
 
 
 def test_real_sample_completion_keeps_lidar_depths(sample_dir):

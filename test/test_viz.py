@@ -11,7 +11,8 @@ from depth_completion_ros.errors import InputError
 from depth_completion_ros.geometry.camera import PinholeCamera
 from depth_completion_ros.geometry.projection import project_points, project_to_depth
 from depth_completion_ros.io.kitti_raw import open_sequence
-from depth_completion_ros.viz import colorize, colormap_lut, overlay_depth, overlay_points
+from depth_completion_ros.viz import (colorize, colorize_depth, colormap_lut, overlay_depth,
+                                      overlay_points)
 
 
 def test_colorize_fixed_range_and_nan_black() -> None:
@@ -96,3 +97,11 @@ def test_project_points_feed_overlay(sample_dir: Path) -> None:
                           seq.calibration.camera(2, 1242, 375))
     out = overlay_points(frame.image, proj.u, proj.v, proj.depth, radius=0)
     assert np.any(out != frame.image, axis=2).sum() == len(np.unique(proj.v * 1242 + proj.u))
+
+
+def test_colorize_depth_near_warm_fixed_range_black_nan():
+    depth = np.array([[0.0, 40.0, 80.0, np.nan]], np.float32)
+    bgr = colorize_depth(depth, 0.0, 80.0)
+    expected = cv2.applyColorMap(np.array([[255, 128, 0]], np.uint8), cv2.COLORMAP_TURBO)
+    np.testing.assert_array_equal(bgr[0, :3], expected[0])
+    np.testing.assert_array_equal(bgr[0, 3], [0, 0, 0])
