@@ -1,7 +1,6 @@
 """Shipped parameter presets, KITTI calibration, Fast DDS profile and launch file."""
 from __future__ import annotations
 
-import ast
 import dataclasses
 import xml.etree.ElementTree as ET
 
@@ -11,7 +10,7 @@ import yaml
 
 from depth_completion_ros.io.kitti_calib import read_object_calib
 from depth_completion_ros.models.registry import list_models
-from depth_completion_ros.paths import CONFIG_DIR, REPO_ROOT
+from depth_completion_ros.paths import CONFIG_DIR
 from depth_completion_ros.ros.params import NodeSettings, check_settings
 
 NODE_PRESETS = sorted(p for p in CONFIG_DIR.glob("*.yaml"))
@@ -66,26 +65,3 @@ def test_fastdds_profile_adds_32mb_shm_next_to_udp():
     assert participant.findtext(".//d:useBuiltinTransports", namespaces=ns) == "false"
     used = [e.text for e in participant.iterfind(".//d:userTransports/d:transport_id", ns)]
     assert sorted(used) == sorted(transports)
-
-
-def test_launch_file_parses_and_references_shipped_files():
-    source = (REPO_ROOT / "launch" / "depth_completion.launch.py").read_text()
-    tree = ast.parse(source)
-    functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-    assert "generate_launch_description" in functions
-    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
-               and isinstance(n.value, str)}
-    for name in ("kitti.yaml", "fastdds_shm.xml"):
-        assert name in strings and (CONFIG_DIR / name).is_file()
-    assert {"preset", "params_file", "namespace", "image", "camera_info", "points",
-            "FASTDDS_DEFAULT_PROFILES_FILE", "depth_completion_node"} <= strings
-    default_preset = _launch_default(tree, "preset")
-    assert (CONFIG_DIR / f"{default_preset}.yaml").is_file()
-
-
-def _launch_default(tree, argument):
-    for call in ast.walk(tree):
-        if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "DeclareLaunchArgument" \
-                and call.args and call.args[0].value == argument:
-            return next(k.value.value for k in call.keywords if k.arg == "default_value")
-    raise AssertionError(f"no launch argument {argument!r}")
