@@ -1,7 +1,8 @@
 """``depth-completion predict``: run a model over a KITTI ``val_selection_cropped`` folder.
 
 Writes, per input, ``OUTDIR/<velodyne_raw file name>`` as a uint16 PNG (depth x 256, 0 = no
-estimate: the KITTI submission format) and ``OUTDIR/confidence/<same name>`` as a uint16 PNG of
+estimate: the KITTI submission format; the official devkit fills such pixels from their
+neighbours before scoring, e.g. the rows above the LiDAR's field of view) and ``OUTDIR/confidence/<same name>`` as a uint16 PNG of
 ``round(confidence * 65535)``. Prints one summary line with the median model time per frame.
 """
 from __future__ import annotations

@@ -39,7 +39,10 @@ def test_predict_writes_depth_and_confidence(tmp_path, sample_dir, capsys):
     for name in names:
         depth = read_depth_png(tmp_path / "out" / name)
         sparse = read_depth_png(tmp_path / "dc" / "velodyne_raw" / name)
-        assert depth.shape == sparse.shape and (depth > 0).mean() > 0.9
+        assert depth.shape == sparse.shape
+        # dense from 16 rows above the top LiDAR row down; no estimate (0) above that
+        start = max(int(np.flatnonzero((sparse > 0).any(axis=1))[0]) - 16, 0)
+        assert (depth[start:] > 0).mean() > 0.9 and not depth[:start].any()
         measured = sparse > 0
         assert np.median(np.abs(depth[measured] - sparse[measured])) < 0.2  # metres
         conf = cv2.imread(str(tmp_path / "out" / "confidence" / name), cv2.IMREAD_UNCHANGED)
