@@ -19,7 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "convert": ("convert", "convert a KITTI raw drive into a rosbag2"),
     "replay": ("replay", "publish a bag through rclpy with its original timing"),
     "train": ("train", "train a learned model (not available yet: comes with the learned models)"),
-    "benchmark": ("benchmark", "time projection and models"),
+    "benchmark": ("benchmark", "score and time models on a KITTI drive (held-out beams)"),
 }
 
 
