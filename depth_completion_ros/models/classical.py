@@ -10,12 +10,14 @@ each beam is a near-horizontal line of dense samples and the gaps are between be
    value within ``row_fill_px`` pixels of its row;
 3. per column, linear interpolation of inverse depth between the nearest filled pixel above and
    below (:mod:`~depth_completion_ros.models.column_fill`, vectorised); above the top beam the
-   top value is extended (IP-Basic's extrapolation), below the lowest beam the lowest value. This
-   adapts to any beam spacing (64, 32, 16, 4 lines) without per-density kernels. Where the two
-   ends differ by more than ``jump_ratio`` (a depth discontinuity between two beams: the edge is
-   somewhere in the gap, side unknown) the value is ``jump_blend`` times the inverse-depth
-   interpolation plus the rest times the interpolation linear in depth, which keeps the
-   estimate from collapsing onto the near surface (better squared error);
+   top value is extended (IP-Basic's extrapolation), below the lowest beam the lowest value.
+   This adapts to any beam spacing (64, 32, 16, 4 lines) without per-density kernels. Columns
+   with no measurement at all (gaps of sparse scans) interpolate between the nearest filled
+   columns left and right. Where the two ends differ by more than ``jump_ratio`` (a depth
+   discontinuity between two beams: the edge is somewhere in the gap, side unknown) the value
+   is ``jump_blend`` times the inverse-depth interpolation plus the rest times the
+   interpolation linear in depth, which keeps the estimate from collapsing onto the near
+   surface (better squared error);
 4. ``median_px`` median on the inverse depth, then ``blur_px`` Gaussian on the depth: at
    discontinuities the estimate becomes the mean depth of the two surfaces, which is what
    minimises the squared error when the side a pixel belongs to is uncertain.
@@ -47,7 +49,8 @@ import numpy as np
 
 from depth_completion_ros.errors import ModelError
 from depth_completion_ros.models.base import CompletionOutput, ModelCapabilities, check_inputs
-from depth_completion_ros.models.column_fill import ColumnBrackets, column_brackets
+from depth_completion_ros.models.column_fill import (ColumnBrackets, column_brackets,
+                                                     fill_empty_columns)
 from depth_completion_ros.models.registry import register_model
 
 CAPABILITIES = ModelCapabilities(needs_lidar=True, rgb_only=False, needs_gpu=False)
@@ -170,6 +173,7 @@ def complete_depth(inv: np.ndarray, config: ClassicalConfig) -> tuple[np.ndarray
     """
     out, dist = interpolate_columns(fill_rows(inv, config.row_fill_px), config.jump_ratio,
                                     config.jump_blend)
+    fill_empty_columns(out, dist)  # so no hole pulls the median / blur towards 0
     if config.median_px:
         out = cv2.medianBlur(out, config.median_px)
     depth = np.zeros_like(out)

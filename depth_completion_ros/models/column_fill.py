@@ -146,3 +146,33 @@ def column_brackets(image: np.ndarray) -> ColumnBrackets:
     t /= span.astype(np.float32)
     np.clip(t, np.float32(0.0), np.float32(1.0), out=t)
     return ColumnBrackets(gather_rows(image, above_row), gather_rows(image, below_row), t, dist)
+
+
+def fill_empty_columns(image: np.ndarray, dist: np.ndarray) -> None:
+    """In place: columns with no value (all 0) interpolate between their nearest filled columns.
+
+    After :func:`column_brackets`-based interpolation a column is either filled in every row or
+    empty in every row (no measurement at all, e.g. a gap in a 4-line scan); left empty, those
+    columns would be NaN holes and would pull the following median / blur towards 0. Each empty
+    column takes the linear interpolation of its nearest filled columns left and right (the
+    nearer one alone at the image borders); its distance becomes the horizontal pixel distance
+    to that column plus that column's own distance. Nothing happens when no column is empty or
+    none is filled.
+
+    Args:
+        image: (H, W) float32 filled-or-empty columns (e.g. inverse depth), modified.
+        dist: (H, W) float32 pixel distance to the nearest measurement, modified.
+    """
+    filled = image[0] > 0
+    empty = np.flatnonzero(~filled)
+    good = np.flatnonzero(filled)
+    if empty.size == 0 or good.size == 0:
+        return
+    pos = np.searchsorted(good, empty)
+    left = good[np.maximum(pos - 1, 0)]
+    right = good[np.minimum(pos, good.size - 1)]
+    span = np.maximum(right - left, 1).astype(np.float32)
+    w = np.clip((empty - left) / span, 0.0, 1.0).astype(np.float32)  # 0 / 1 at the borders
+    image[:, empty] = image[:, left] * (1.0 - w) + image[:, right] * w
+    nearer = np.where(np.abs(empty - left) <= np.abs(right - empty), left, right)
+    dist[:, empty] = dist[:, nearer] + np.abs(empty - nearer).astype(np.float32)

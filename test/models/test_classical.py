@@ -99,3 +99,37 @@ def test_no_estimate_above_the_lidar_field_of_view():
     assert np.isnan(depth[:3]).all() and (conf[:3] == 0).all()
     np.testing.assert_allclose(depth[3:5], 4.0)
     assert 0 < conf[3, 0] < conf[4, 0] < conf[5, 0]
+
+
+def test_empty_columns_interpolate_between_their_filled_neighbours():
+    from depth_completion_ros.models.column_fill import fill_empty_columns
+
+    image = np.zeros((2, 6), np.float32)
+    image[:, 1], image[:, 4] = 0.5, 0.2  # columns 0, 2, 3, 5 empty
+    dist = np.zeros_like(image)
+    dist[:, 1], dist[:, 4] = 1.0, 2.0
+    fill_empty_columns(image, dist)
+    np.testing.assert_allclose(image[0], [0.5, 0.5, 0.4, 0.3, 0.2, 0.2])
+    np.testing.assert_allclose(dist[0], [2.0, 1.0, 2.0, 3.0, 2.0, 3.0])
+
+
+def test_sparse_scans_give_no_depth_outside_the_measured_range(sample_dir):
+    """Every estimate is a blend of measurements: with 4 lines (gaps with no measurement in whole
+    columns) nothing may fall below the nearest or beyond the farthest input depth (a hole
+    blurred into its neighbours once gave 0.07 m next to 5 m measurements)."""
+    from depth_completion_ros.geometry.projection import project_to_depth
+    from depth_completion_ros.geometry.rings import estimate_rings
+    from depth_completion_ros.io.kitti_raw import open_sequence
+
+    for frame in open_sequence(sample_dir):
+        camera = frame.calibration.camera(2, frame.image.shape[1], frame.image.shape[0])
+        rings = estimate_rings(frame.points[:, :3], cut="pi")
+        for every in (2, 16):
+            sparse = project_to_depth(frame.points[rings % every == 0, :3],
+                                      frame.calibration.lidar_to_camera(), camera)
+            depth, conf = classical.complete(sparse)
+            top = int(np.flatnonzero((sparse > 0).any(axis=1))[0])
+            measured = sparse[sparse > 0.1]
+            assert np.isfinite(depth[top:]).all() and (conf[top:] > 0).all()
+            assert depth[top:].min() >= 0.999 * measured.min()
+            assert np.nanmax(depth) <= 1.001 * measured.max()
