@@ -133,3 +133,12 @@ def test_sparse_scans_give_no_depth_outside_the_measured_range(sample_dir):
             assert np.isfinite(depth[top:]).all() and (conf[top:] > 0).all()
             assert depth[top:].min() >= 0.999 * measured.min()
             assert np.nanmax(depth) <= 1.001 * measured.max()
+
+
+def test_a_gap_of_empty_columns_neither_stays_empty_nor_drags_its_neighbours_down():
+    sparse = np.zeros((40, 60), np.float32)
+    sparse[[10, 20, 30], :20] = 5.0
+    sparse[[10, 20, 30], 40:] = 5.0  # columns 20-39: no measurement at all
+    depth, conf = classical.complete(sparse)
+    np.testing.assert_allclose(depth[10:], 5.0, rtol=1e-5)
+    assert (conf[10:, 30] < conf[10:, 0]).all()  # the gap centre is farther from the data
