@@ -27,7 +27,7 @@ POINT_FIELD_TYPES: dict[int, str] = {1: "i1", 2: "u1", 3: "i2", 4: "u2", 5: "i4"
 
 @dataclass(frozen=True)
 class PointCloud:
-    """A decoded PointCloud2, finite points only.
+    """A decoded PointCloud2, finite points only (no-return points at exactly (0, 0, 0) dropped).
 
     Attributes:
         xyz: (N, 3) float32, metres, in the cloud's frame.
@@ -151,7 +151,12 @@ def check_cloud_layout(msg: Any) -> np.dtype:
 
 def finite_cloud(xyz: np.ndarray, ring: np.ndarray | None,
                  intensity: np.ndarray | None) -> PointCloud:
-    """Keep the points whose x, y, z are all finite (NaN / inf dropped).
+    """Keep the points whose x, y, z are all finite and not all exactly 0.
+
+    NaN / inf are dropped, and so is (0, 0, 0): the sensor's own origin, which Ouster and other
+    drivers publish for every no-return pixel of an organised cloud. Kept, those points would
+    project to the LiDAR origin's pixel whenever the camera sits behind the LiDAR, as one
+    invented near measurement.
 
     Args:
         xyz: (N, 3) coordinates, metres. ring, intensity: (N,) or None.
@@ -160,9 +165,9 @@ def finite_cloud(xyz: np.ndarray, ring: np.ndarray | None,
         InputError: no point is finite.
     """
     xyz = np.asarray(xyz, dtype=np.float32)
-    keep = np.isfinite(xyz).all(axis=1)
+    keep = np.isfinite(xyz).all(axis=1) & xyz.any(axis=1)
     if not keep.any():
-        raise InputError(f"PointCloud2: none of its {xyz.shape[0]} points is finite")
+        raise InputError(f"PointCloud2: none of its {xyz.shape[0]} points is finite and non-zero")
     return PointCloud(xyz=xyz[keep],
                       ring=None if ring is None else ring[keep].astype(np.int32),
                       intensity=None if intensity is None else intensity[keep].astype(np.float32))
@@ -173,7 +178,8 @@ def cloud_to_points(msg: Any) -> PointCloud:
 
     x, y, z may be FLOAT32 or FLOAT64 at any offsets, any ``point_step`` and ``row_step``, either
     endianness; ``ring`` (any integer type) and ``intensity`` are read when present. Points with a
-    NaN / inf coordinate are dropped (``is_dense`` false).
+    NaN / inf coordinate are dropped (``is_dense`` false), and so are no-return points at exactly
+    (0, 0, 0) (see :func:`finite_cloud`).
 
     Raises:
         InputError: no x / y / z, truncated data, bad strides, or no finite point at all.
