@@ -63,7 +63,8 @@ def make_target(frame: EvalFrame, lines: int, setup: EvaluationSetup,
                 lidar_to_camera: np.ndarray) -> ScoringTarget | None:
     """The frame's input and ground truth at ``lines``; None when it has no ground truth."""
     if setup.groundtruth is not None:
-        depth = setup.groundtruth.depth(frame.index, frame.stamp_ns)
+        depth = setup.groundtruth.depth(frame.index, frame.stamp_ns,
+                                        frame.rgb.shape[:2])
         if depth is None:
             return None
         rings = None if frame.points is None or lines in (0, 64) else \

@@ -33,6 +33,10 @@ from depth_completion_ros.io.depth_png import depth_to_uint16, uint16_to_depth
 from depth_completion_ros.metrics.devkit import DepthMetrics, binned_metrics, frame_metrics
 
 RING_SOURCES = ("estimate", "field")
+#: Fewest rings the estimate may find in a cloud: fewer means the cloud is not stored beam after
+#: beam over full turns (a driver's column-by-column order, or a cloud cut to the camera's field
+#: of view), where every split would silently put (almost) all points on one side.
+MIN_ESTIMATED_RINGS = 16
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,20 @@ def frame_rings(points: np.ndarray, ring_field: np.ndarray | None, source: str) 
     """(N,) ring per point: the protocol's estimate, or the cloud's ``ring`` field.
 
     Raises:
-        InputError: unknown ``source``, or ``"field"`` for a cloud without a ring field.
+        InputError: unknown ``source``, ``"field"`` for a cloud without a ring field, or
+            ``"estimate"`` finding fewer than :data:`MIN_ESTIMATED_RINGS` rings.
     """
     if source not in RING_SOURCES:
         raise InputError(f"ring source must be one of {RING_SOURCES}, got {source!r}")
     if source == "estimate":
-        return estimate_rings(points, cut="pi")
+        rings = estimate_rings(points, cut="pi")
+        found = int(rings.max()) + 1 if rings.size else 0
+        if found < MIN_ESTIMATED_RINGS:
+            raise InputError(
+                f"ring source 'estimate': found {found} rings in a cloud of {rings.size} points "
+                f"(at least {MIN_ESTIMATED_RINGS} expected): its points are not stored beam "
+                f"after beam over full turns (KITTI .bin order); use --rings field")
+        return rings
     if ring_field is None:
         raise InputError("ring source 'field': the cloud has no ring field; use 'estimate'")
     return point_rings(points, ring_field)
