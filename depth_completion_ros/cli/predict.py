@@ -41,13 +41,16 @@ def run(args: argparse.Namespace) -> int:
     """Predict every sample; returns 0."""
     model = get_model(args.model, checkpoint=args.checkpoint, device=args.device)
     samples = list_depth_selection(args.kitti_dc)
+    for sample in samples:  # before writing anything
+        for part, path in (("image", sample.image_path), ("intrinsics", sample.intrinsics_path)):
+            if path is None:
+                raise InputError(f"{args.kitti_dc}: {sample.sparse_path.name} has no {part} "
+                                 f"file (expected {part}/{sample.name}."
+                                 f"{'txt' if part == 'intrinsics' else 'png'})")
     (args.out / "confidence").mkdir(parents=True, exist_ok=True)
     times = []
     for sample in samples:
         frame = sample.load()
-        if frame.rgb is None or frame.K is None:
-            raise InputError(f"{args.kitti_dc}: sample {sample.name} lacks its image/ or "
-                             f"intrinsics/ file")
         start = time.perf_counter()
         out = model.predict(frame.rgb, frame.sparse, frame.K)
         times.append(1e3 * (time.perf_counter() - start))
