@@ -53,6 +53,16 @@ def sync_config(settings: NodeSettings) -> SyncConfig:
                       lidar_timeout=settings.lidar_timeout)
 
 
+def device_in_use(models: Any, settings: NodeSettings) -> str:
+    """The device the active model runs on, and the requested one: e.g. ``cpu (requested auto)``.
+
+    Torch models expose their engine's device; learning-free models run on the CPU.
+    """
+    engine = getattr(getattr(models, "model", None), "engine", None)
+    actual = str(engine.device) if engine is not None else "cpu"
+    return actual if actual == settings.device else f"{actual} (requested {settings.device})"
+
+
 class DepthCompletionNode(Node):
     """The node; see the module docstring. Raises ConfigError on invalid start-up parameters."""
 
@@ -247,7 +257,7 @@ class DepthCompletionNode(Node):
         with self._lock:
             lidar_age = self.sync.lidar_age()
         current = self.models.current
-        snap = self.stats.snapshot(time.monotonic(), device=self.settings.device,
+        snap = self.stats.snapshot(time.monotonic(), device=device_in_use(current, self.settings),
                                    lidar_age_s=lidar_age, dropped=self.worker.dropped,
                                    model_error=self.models.last_error or "",
                                    model=current.model.name if current else "")

@@ -46,3 +46,17 @@ def test_diagnostic_array_carries_the_fields():
     assert values["mode"] == "completion" and values["input_errors.points"] == "2"
     assert values["latency_p95_ms"] == "48.5" and values["frames_dropped"] == "3"
     assert [k for k, _ in snapshot_fields(snap)][:3] == ["mode", "model", "device"]
+
+
+def test_device_reported_is_the_one_in_use_with_the_request():
+    from types import SimpleNamespace
+
+    from depth_completion_ros.ros.node import device_in_use
+    from depth_completion_ros.ros.params import NodeSettings
+
+    classical = SimpleNamespace(model=object())  # learning-free: no engine
+    torch_cpu = SimpleNamespace(model=SimpleNamespace(engine=SimpleNamespace(device="cpu")))
+    assert device_in_use(classical, NodeSettings(device="auto")) == "cpu (requested auto)"
+    assert device_in_use(classical, NodeSettings(device="cpu")) == "cpu"
+    assert device_in_use(torch_cpu, NodeSettings(device="cuda")) == "cpu (requested cuda)"
+    assert device_in_use(None, NodeSettings(device="cpu")) == "cpu"
