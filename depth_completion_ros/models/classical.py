@@ -17,7 +17,9 @@ each beam is a near-horizontal line of dense samples and the gaps are between be
    discontinuity between two beams: the edge is somewhere in the gap, side unknown) the value
    is ``jump_blend`` times the inverse-depth interpolation plus the rest times the
    interpolation linear in depth, which keeps the estimate from collapsing onto the near
-   surface (better squared error);
+   surface (better squared error). A gap whose two ends and the next filled pixel below are
+   collinear in (row, inverse depth) within ``plane_tolerance`` is a plane (far ground of a
+   sparse LiDAR), not a discontinuity, and keeps the exact inverse-depth interpolation;
 4. ``median_px`` median on the inverse depth, then ``blur_px`` Gaussian on the depth: at
    discontinuities the estimate becomes the mean depth of the two surfaces, which is what
    minimises the squared error when the side a pixel belongs to is uncertain.
@@ -50,7 +52,7 @@ import numpy as np
 from depth_completion_ros.errors import ModelError
 from depth_completion_ros.models.base import CompletionOutput, ModelCapabilities, check_inputs
 from depth_completion_ros.models.column_fill import (ColumnBrackets, column_brackets,
-                                                     fill_empty_columns)
+                                                     fill_empty_columns, on_plane)
 from depth_completion_ros.models.registry import register_model
 
 CAPABILITIES = ModelCapabilities(needs_lidar=True, rgb_only=False, needs_gpu=False)
@@ -68,6 +70,8 @@ class ClassicalConfig:
         jump_ratio: inverse-depth ratio of a gap's two ends above which it is a discontinuity.
         jump_blend: weight of the inverse-depth interpolation at discontinuities (the rest is
             the interpolation linear in depth), in [0, 1].
+        plane_tolerance: relative tolerance of the plane test that exempts a gap from the
+            blend (:func:`~depth_completion_ros.models.column_fill.on_plane`; 0 = off, >= 0).
         blur_px: Gaussian size on depth (odd; 0 = off).
         confidence_distance_px: pixel distance at which the distance term falls to 1/e.
         confidence_spread: relative depth spread at which the spread term falls to 1/e.
@@ -83,6 +87,7 @@ class ClassicalConfig:
     blur_px: int = 13
     jump_ratio: float = 1.3
     jump_blend: float = 0.5
+    plane_tolerance: float = 0.05
     confidence_distance_px: float = 6.0
     confidence_spread: float = 0.1
     top_margin_px: int = 16
@@ -97,6 +102,8 @@ class ClassicalConfig:
         if self.jump_ratio < 1.0 or not 0.0 <= self.jump_blend <= 1.0:
             raise ValueError(f"jump_ratio must be >= 1 and jump_blend in [0, 1], got "
                              f"{self.jump_ratio}, {self.jump_blend}")
+        if self.plane_tolerance < 0:
+            raise ValueError(f"plane_tolerance must be >= 0, got {self.plane_tolerance}")
         if self.top_margin_px < 0:
             raise ValueError(f"top_margin_px must be >= 0, got {self.top_margin_px}")
         if self.confidence_distance_px <= 0 or self.confidence_spread <= 0:
@@ -118,13 +125,14 @@ def fill_rows(inv: np.ndarray, width: int) -> np.ndarray:
     return cv2.copyTo(inv, (inv > 0).view(np.uint8), filled)  # measured pixels keep their value
 
 
-def interpolate_columns(inv: np.ndarray, jump_ratio: float = 1.3, jump_blend: float = 0.5
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def interpolate_columns(inv: np.ndarray, jump_ratio: float = 1.3, jump_blend: float = 0.5,
+                        plane_tolerance: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Per-column interpolation of inverse depth between the nearest filled pixels above/below.
 
     Linear in ``1/d`` (exact on planes); where the two ends differ by more than ``jump_ratio``
     (a depth discontinuity) the value is ``jump_blend`` times that plus ``1 - jump_blend`` times
-    the interpolation linear in depth (the mean depth if the edge lies anywhere in the gap).
+    the interpolation linear in depth (the mean depth if the edge lies anywhere in the gap),
+    unless the gap passes the plane test (:func:`.column_fill.on_plane`).
     Pixels above a column's first filled pixel take its value, pixels below its last one take
     that; all-empty columns stay 0.
 
@@ -132,6 +140,7 @@ def interpolate_columns(inv: np.ndarray, jump_ratio: float = 1.3, jump_blend: fl
         inv: (H, W) float32 inverse depth (1/metres), 0 = empty.
         jump_ratio: ratio of the two ends' inverse depths above which the blend applies.
         jump_blend: weight in [0, 1] of the inverse-depth interpolation at discontinuities.
+        plane_tolerance: tolerance of the plane test (0 = no test: every jump blends).
 
     Returns:
         (interpolated (H, W) float32; vertical distance (H, W) float32, pixels, to the nearest
@@ -142,23 +151,26 @@ def interpolate_columns(inv: np.ndarray, jump_ratio: float = 1.3, jump_blend: fl
     out *= b.t
     out += b.above
     if jump_blend < 1.0:
-        blend_discontinuities(out, b, jump_ratio, jump_blend)
+        blend_discontinuities(out, b, jump_ratio, jump_blend, plane_tolerance)
     return out, b.dist
 
 
 def blend_discontinuities(out: np.ndarray, b: ColumnBrackets, jump_ratio: float,
-                          jump_blend: float) -> None:
+                          jump_blend: float, plane_tolerance: float = 0.05) -> None:
     """In place: at discontinuities, mix the inverse-depth interpolation with the depth one.
 
     Args:
         out: (H, W) float32 inverse-depth interpolation (1/metres), modified.
         b: the column brackets ``out`` was interpolated from.
-        jump_ratio, jump_blend: see :func:`interpolate_columns`.
+        jump_ratio, jump_blend, plane_tolerance: see :func:`interpolate_columns`.
     """
     far = cv2.min(b.above, b.below)
     far *= np.float32(jump_ratio)
     jump = np.flatnonzero(cv2.max(b.above, b.below) > far)
     above, below, t = (np.take(a, jump) for a in (b.above, b.below, b.t))
+    if plane_tolerance > 0:
+        keep = ~on_plane(b, jump, above, below, plane_tolerance)
+        jump, above, below, t = jump[keep], above[keep], below[keep], t[keep]
     mean_depth = above * below / np.maximum((1.0 - t) * below + t * above, np.float32(1e-12))
     flat = out.reshape(-1)
     flat[jump] = np.float32(jump_blend) * flat[jump] + np.float32(1.0 - jump_blend) * mean_depth
@@ -172,7 +184,7 @@ def complete_depth(inv: np.ndarray, config: ClassicalConfig) -> tuple[np.ndarray
         the nearest filled pixel (H, W) float32, see :func:`interpolate_columns`).
     """
     out, dist = interpolate_columns(fill_rows(inv, config.row_fill_px), config.jump_ratio,
-                                    config.jump_blend)
+                                    config.jump_blend, config.plane_tolerance)
     fill_empty_columns(out, dist)  # so no hole pulls the median / blur towards 0
     if config.median_px:
         out = cv2.medianBlur(out, config.median_px)

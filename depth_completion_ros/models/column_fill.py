@@ -31,12 +31,16 @@ class ColumnBrackets:
         below: value of the nearest valid pixel below (inclusive).
         t: position between them in [0, 1], 0 at the upper one, 1 at the lower one.
         dist: pixel distance to the nearer of the two.
+        above_row: (H, W) int16 row of the pixel above (H in all-empty columns).
+        below_row: (H, W) int16 row of the pixel below (H in all-empty columns).
     """
 
     above: np.ndarray
     below: np.ndarray
     t: np.ndarray
     dist: np.ndarray
+    above_row: np.ndarray
+    below_row: np.ndarray
 
 
 def running_max(values: np.ndarray, reverse: bool = False) -> np.ndarray:
@@ -145,7 +149,8 @@ def column_brackets(image: np.ndarray) -> ColumnBrackets:
     t = offset.astype(np.float32)
     t /= span.astype(np.float32)
     np.clip(t, np.float32(0.0), np.float32(1.0), out=t)
-    return ColumnBrackets(gather_rows(image, above_row), gather_rows(image, below_row), t, dist)
+    return ColumnBrackets(gather_rows(image, above_row), gather_rows(image, below_row), t, dist,
+                          above_row, below_row)
 
 
 def fill_empty_columns(image: np.ndarray, dist: np.ndarray) -> None:
@@ -176,3 +181,29 @@ def fill_empty_columns(image: np.ndarray, dist: np.ndarray) -> None:
     image[:, empty] = image[:, left] * (1.0 - w) + image[:, right] * w
     nearer = np.where(np.abs(empty - left) <= np.abs(right - empty), left, right)
     dist[:, empty] = dist[:, nearer] + np.abs(empty - nearer).astype(np.float32)
+
+
+def on_plane(b: ColumnBrackets, jump: np.ndarray, above: np.ndarray, below: np.ndarray,
+             tolerance: float) -> np.ndarray:
+    """Whether each gap's two ends and the next filled pixel below the lower end are collinear
+    in (row, inverse depth): a plane, where ``1/z`` is affine in the row (e.g. far ground).
+
+    Args:
+        b: column brackets of an (H, W) inverse-depth image.
+        jump: (N,) flat pixel indices.
+        above, below: (N,) float32 bracket values at ``jump``.
+        tolerance: largest deviation of the lower end from the line through the upper end and
+            the third pixel, relative to the lower end's value.
+
+    Returns:
+        (N,) bool, False where the column has no filled pixel below the lower end.
+    """
+    height, width = b.above.shape
+    rows_a, rows_b = (np.take(r, jump).astype(np.int32) for r in (b.above_row, b.below_row))
+    third = jump.astype(np.int32)
+    third += (np.minimum(rows_b + 1, height - 1) - third // width) * width
+    span_c = (np.take(b.below_row, third) - rows_a).astype(np.float32)  # <= span_b if none
+    span_b = (rows_b - rows_a).astype(np.float32)
+    # (b - a) * (rc - ra) - (c - a) * (rb - ra), compared with tolerance * b * (rc - ra)
+    cross = np.abs((below - above) * span_c - (np.take(b.below, third) - above) * span_b)
+    return (span_c > span_b) & (cross <= np.float32(tolerance) * below * span_c)

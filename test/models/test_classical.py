@@ -29,6 +29,17 @@ def test_discontinuity_blends_inverse_and_depth_interpolation():
     np.testing.assert_allclose(out[[0, 4], 0], [1 / 40, 1 / 5], rtol=1e-6)
 
 
+def test_plane_test_exempts_collinear_gaps_from_the_blend():
+    inv = np.zeros((9, 2), np.float32)
+    inv[[0, 4, 8], 0] = [0.02, 0.06, 0.10]  # collinear in (row, 1/d): a plane, no blend
+    inv[[0, 4, 8], 1] = [0.02, 0.06, 0.06]  # a jump onto a fronto-parallel surface: blend
+    out, _ = interpolate_columns(inv, jump_ratio=1.3, jump_blend=0.5, plane_tolerance=0.05)
+    np.testing.assert_allclose(out[2, 0], 0.04, rtol=1e-6)
+    np.testing.assert_allclose(out[2, 1], 0.5 * 0.04 + 0.5 / 33.3333333, rtol=1e-5)
+    off, _ = interpolate_columns(inv, jump_ratio=1.3, jump_blend=0.5, plane_tolerance=0.0)
+    np.testing.assert_allclose(off[2, 0], off[2, 1], rtol=1e-6)
+
+
 def test_running_max_and_bracket_rows_match_reference():
     rng = np.random.default_rng(0)
     values = rng.integers(0, 1000, (37, 5)).astype(np.uint16)
