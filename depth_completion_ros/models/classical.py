@@ -17,9 +17,10 @@ each beam is a near-horizontal line of dense samples and the gaps are between be
    discontinuity between two beams: the edge is somewhere in the gap, side unknown) the value
    is ``jump_blend`` times the inverse-depth interpolation plus the rest times the
    interpolation linear in depth, which keeps the estimate from collapsing onto the near
-   surface (better squared error). A gap whose two ends and the next filled pixel below are
-   collinear in (row, inverse depth) within ``plane_tolerance`` is a plane (far ground of a
-   sparse LiDAR), not a discontinuity, and keeps the exact inverse-depth interpolation;
+   surface (better squared error). Optionally (``plane_tolerance`` > 0; off by default) a gap
+   whose two ends and the next filled pixel below are collinear in (row, inverse depth) is
+   taken for a plane (far ground of a sparse LiDAR), not a discontinuity, and keeps the exact
+   inverse-depth interpolation;
 4. ``median_px`` median on the inverse depth, then ``blur_px`` Gaussian on the depth: at
    discontinuities the estimate becomes the mean depth of the two surfaces, which is what
    minimises the squared error when the side a pixel belongs to is uncertain.
@@ -72,6 +73,10 @@ class ClassicalConfig:
             the interpolation linear in depth), in [0, 1].
         plane_tolerance: relative tolerance of the plane test that exempts a gap from the
             blend (:func:`~depth_completion_ros.models.column_fill.on_plane`; 0 = off, >= 0).
+            Off by default: on KITTI (32 / 16 lines held out) 0.05 changed RMSE / MAE by
+            -0.01..+0.14 % / -0.69..+0.21 % and cost ~5 % time; on a synthetic 16-line scan of
+            flat ground it cut the 95th-percentile error below 60 m from 3.7 % to 0.8 %. Set
+            0.05 for sparse LiDARs over open ground.
         blur_px: Gaussian size on depth (odd; 0 = off).
         confidence_distance_px: pixel distance at which the distance term falls to 1/e.
         confidence_spread: relative depth spread at which the spread term falls to 1/e.
@@ -87,7 +92,7 @@ class ClassicalConfig:
     blur_px: int = 13
     jump_ratio: float = 1.3
     jump_blend: float = 0.5
-    plane_tolerance: float = 0.05
+    plane_tolerance: float = 0.0
     confidence_distance_px: float = 6.0
     confidence_spread: float = 0.1
     top_margin_px: int = 16
@@ -126,7 +131,7 @@ def fill_rows(inv: np.ndarray, width: int) -> np.ndarray:
 
 
 def interpolate_columns(inv: np.ndarray, jump_ratio: float = 1.3, jump_blend: float = 0.5,
-                        plane_tolerance: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+                        plane_tolerance: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Per-column interpolation of inverse depth between the nearest filled pixels above/below.
 
     Linear in ``1/d`` (exact on planes); where the two ends differ by more than ``jump_ratio``
@@ -156,7 +161,7 @@ def interpolate_columns(inv: np.ndarray, jump_ratio: float = 1.3, jump_blend: fl
 
 
 def blend_discontinuities(out: np.ndarray, b: ColumnBrackets, jump_ratio: float,
-                          jump_blend: float, plane_tolerance: float = 0.05) -> None:
+                          jump_blend: float, plane_tolerance: float = 0.0) -> None:
     """In place: at discontinuities, mix the inverse-depth interpolation with the depth one.
 
     Args:
