@@ -8,29 +8,11 @@ import numpy as np
 
 from depth_completion_ros.cli import models as models_cli
 from depth_completion_ros.cli import predict
-from depth_completion_ros.evaluation.heldout import iter_drive
-from depth_completion_ros.io.depth_png import read_depth_png, write_depth_png
+from depth_completion_ros.io.depth_png import read_depth_png
 
 
-def make_folder(root, sample_dir) -> list[str]:
-    names = []
-    for i, (rgb, K, frame) in enumerate(iter_drive(sample_dir, "32")):
-        if i == 2:
-            break
-        stem = f"2011_09_26_drive_0001_sync_{{}}_000000000{i}_image_02"
-        for sub in ("image", "velodyne_raw", "intrinsics"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(root / "image" / (stem.format("image") + ".png")), rgb[:, :, ::-1])
-        write_depth_png(root / "velodyne_raw" / (stem.format("velodyne_raw") + ".png"),
-                        frame.sparse)
-        (root / "intrinsics" / (stem.format("image") + ".txt")).write_text(
-            " ".join(f"{v:.6f}" for v in K.ravel()))
-        names.append(stem.format("velodyne_raw") + ".png")
-    return names
-
-
-def test_predict_writes_depth_and_confidence(tmp_path, sample_dir, capsys):
-    names = make_folder(tmp_path / "dc", sample_dir)
+def test_predict_writes_depth_and_confidence(tmp_path, capsys, make_folder):
+    names = make_folder(tmp_path / "dc")
     parser = argparse.ArgumentParser()
     predict.add_arguments(parser)
     args = parser.parse_args(["--kitti-dc", str(tmp_path / "dc"), "--model", "classical",

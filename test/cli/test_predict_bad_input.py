@@ -9,24 +9,6 @@ import numpy as np
 import pytest
 
 from depth_completion_ros.cli.main import main
-from depth_completion_ros.evaluation.heldout import iter_drive
-from depth_completion_ros.io.depth_png import write_depth_png
-
-
-def make_folder(root: Path, sample_dir: Path) -> list[str]:
-    """val_selection_cropped layout (1216x352 crops) of two sample frames; velodyne_raw names."""
-    names = []
-    for i, (rgb, K, frame) in zip(range(2), iter_drive(sample_dir, "32")):
-        stem = f"2011_09_26_drive_0001_sync_{{}}_000000000{i}_image_02"
-        for sub in ("image", "velodyne_raw", "intrinsics"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(root / "image" / (stem.format("image") + ".png")), rgb[:, :, ::-1])
-        write_depth_png(root / "velodyne_raw" / (stem.format("velodyne_raw") + ".png"),
-                        frame.sparse)
-        (root / "intrinsics" / (stem.format("image") + ".txt")).write_text(
-            " ".join(f"{v:.6f}" for v in K.ravel()))
-        names.append(stem.format("velodyne_raw") + ".png")
-    return names
 
 
 def _predict(folder: Path, out: Path) -> int:
@@ -34,9 +16,9 @@ def _predict(folder: Path, out: Path) -> int:
                  "--out", str(out)])
 
 
-def test_output_names_sort_like_the_groundtruth_names(tmp_path: Path, sample_dir: Path) -> None:
+def test_output_names_sort_like_the_groundtruth_names(tmp_path: Path, make_folder) -> None:
     """The devkit pairs predictions with ground truth by sorted position: same count, same order."""
-    names = make_folder(tmp_path / "dc", sample_dir)
+    names = make_folder(tmp_path / "dc")
     assert _predict(tmp_path / "dc", tmp_path / "out") == 0
     written = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
     groundtruth = sorted(n.replace("_velodyne_raw_", "_groundtruth_depth_") for n in names)
@@ -50,19 +32,19 @@ def test_output_names_sort_like_the_groundtruth_names(tmp_path: Path, sample_dir
     ("image", "has no image file (expected image/"
               "2011_09_26_drive_0001_sync_image_0000000001_image_02.png)"),
 ])
-def test_missing_part_is_named_before_anything_is_written(tmp_path: Path, sample_dir: Path,
+def test_missing_part_is_named_before_anything_is_written(tmp_path: Path, make_folder,
                                                           capsys: pytest.CaptureFixture,
                                                           part: str, expected: str) -> None:
-    make_folder(tmp_path / "dc", sample_dir)
+    make_folder(tmp_path / "dc")
     next(iter(sorted((tmp_path / "dc" / part).iterdir())[1:])).unlink()
     assert _predict(tmp_path / "dc", tmp_path / "out") == 2
     assert expected in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
-def test_eight_bit_velodyne_png_is_an_error(tmp_path: Path, sample_dir: Path,
+def test_eight_bit_velodyne_png_is_an_error(tmp_path: Path, make_folder,
                                             capsys: pytest.CaptureFixture) -> None:
-    names = make_folder(tmp_path / "dc", sample_dir)
+    names = make_folder(tmp_path / "dc")
     path = tmp_path / "dc" / "velodyne_raw" / names[0]
     cv2.imwrite(str(path), (cv2.imread(str(path), cv2.IMREAD_UNCHANGED) // 256).astype(np.uint8))
     assert _predict(tmp_path / "dc", tmp_path / "out") == 2
