@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Callable
 
 import cv2
 import numpy as np
