@@ -10,7 +10,7 @@ estimate (e.g. above the LiDAR's field of view when it works on a crop) are NaN 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -94,3 +94,33 @@ def check_inputs(rgb: np.ndarray | None, sparse_depth: np.ndarray | None, K: np.
         raise InputError(f"model {model!r}: K must be (3, 3), got {np.shape(K)}")
     shape = sparse_depth.shape if sparse_depth is not None else rgb.shape[:2]
     return int(shape[0]), int(shape[1])
+
+
+def check_completion_inputs(rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
+                            K: np.ndarray, *, model: str) -> np.ndarray:
+    """:func:`check_inputs` for a completion-only model; returns the sparse depth.
+
+    Raises:
+        ModelError: ``sparse_depth`` is None (the model cannot run RGB-only).
+        InputError: see :func:`check_inputs`.
+    """
+    from depth_completion_ros.errors import ModelError
+
+    if sparse_depth is None:
+        raise ModelError(f"model {model!r} needs a sparse depth (it cannot run RGB-only)")
+    check_inputs(rgb, sparse_depth, K, model=model)
+    return sparse_depth
+
+
+def learning_free_factory(model_cls: Callable[[Any], DepthModel]) -> Callable[..., DepthModel]:
+    """Registry factory of a model without weights: builds ``model_cls(config)`` and refuses a
+    checkpoint (device and precision do not apply: such models run on the CPU in float32)."""
+    def build(config: Any, *, checkpoint: Any = None, device: str = "auto",
+              precision: str = "fp32") -> DepthModel:
+        from depth_completion_ros.errors import ModelError
+
+        if checkpoint is not None:
+            raise ModelError(f"model {model_cls.name!r} is learning-free and takes no "
+                             f"checkpoint, got {checkpoint}")
+        return model_cls(config)
+    return build

@@ -45,13 +45,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from depth_completion_ros.errors import ModelError
-from depth_completion_ros.models.base import CompletionOutput, ModelCapabilities, check_inputs
+from depth_completion_ros.models.base import (CompletionOutput, ModelCapabilities,
+                                             check_completion_inputs, learning_free_factory)
 from depth_completion_ros.models.column_fill import (ColumnBrackets, column_brackets,
                                                      fill_empty_columns, on_plane)
 from depth_completion_ros.models.registry import register_model
@@ -279,22 +278,12 @@ class ClassicalModel:
     def predict(self, rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
                 K: np.ndarray) -> CompletionOutput:
         """Dense depth (H, W) metres and confidence; see :func:`complete`."""
-        if sparse_depth is None:
-            raise ModelError("model 'classical' needs a sparse depth (it cannot run RGB-only)")
-        check_inputs(rgb, sparse_depth, K, model=self.name)
+        check_completion_inputs(rgb, sparse_depth, K, model=self.name)
         start = time.perf_counter()
         depth, conf = complete(sparse_depth, self.config)
         return CompletionOutput(depth, conf, {"model": 1e3 * (time.perf_counter() - start)})
 
 
-def _build(config: ClassicalConfig, *, checkpoint: Path | None, device: str,
-           precision: str) -> ClassicalModel:
-    if checkpoint is not None:
-        raise ModelError(f"model 'classical' is learning-free and takes no checkpoint, "
-                         f"got {checkpoint}")
-    return ClassicalModel(config)
-
-
-register_model("classical", factory=_build, config_cls=ClassicalConfig,
-               capabilities=CAPABILITIES,
+register_model("classical", factory=learning_free_factory(ClassicalModel),
+               config_cls=ClassicalConfig, capabilities=CAPABILITIES,
                description="learning-free beam-aware fill (default, CPU)")

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from depth_completion_ros.errors import ModelError
-from depth_completion_ros.models.base import CompletionOutput, ModelCapabilities, check_inputs
+from depth_completion_ros.models.base import (CompletionOutput, ModelCapabilities,
+                                             check_completion_inputs, learning_free_factory)
 from depth_completion_ros.models.nearest import distance_confidence
 from depth_completion_ros.models.registry import register_model
 
@@ -107,9 +106,7 @@ class IpBasicModel:
     def predict(self, rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
                 K: np.ndarray) -> CompletionOutput:
         """Dense depth (H, W) metres (NaN where unfilled) and distance-based confidence."""
-        if sparse_depth is None:
-            raise ModelError("model 'ip_basic' needs a sparse depth (it cannot run RGB-only)")
-        check_inputs(rgb, sparse_depth, K, model=self.name)
+        check_completion_inputs(rgb, sparse_depth, K, model=self.name)
         start = time.perf_counter()
         depth = fill_in_fast(sparse_depth, self.config)
         elapsed = 1e3 * (time.perf_counter() - start)
@@ -121,13 +118,6 @@ class IpBasicModel:
         return CompletionOutput(depth, conf, {"model": elapsed})
 
 
-def _build(config: IpBasicConfig, *, checkpoint: Path | None, device: str,
-           precision: str) -> IpBasicModel:
-    if checkpoint is not None:
-        raise ModelError(f"model 'ip_basic' is learning-free and takes no checkpoint, "
-                         f"got {checkpoint}")
-    return IpBasicModel(config)
-
-
-register_model("ip_basic", factory=_build, config_cls=IpBasicConfig, capabilities=CAPABILITIES,
+register_model("ip_basic", factory=learning_free_factory(IpBasicModel), config_cls=IpBasicConfig,
+               capabilities=CAPABILITIES,
                description="IP-Basic fill_in_fast (Ku et al. 2018), reference")

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from depth_completion_ros.errors import ModelError
-from depth_completion_ros.models.base import CompletionOutput, ModelCapabilities, check_inputs
+from depth_completion_ros.models.base import (CompletionOutput, ModelCapabilities,
+                                             check_completion_inputs, learning_free_factory)
 from depth_completion_ros.models.registry import register_model
 
 CAPABILITIES = ModelCapabilities(needs_lidar=True, rgb_only=False, needs_gpu=False)
@@ -83,22 +82,13 @@ class NearestModel:
     def predict(self, rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
                 K: np.ndarray) -> CompletionOutput:
         """Dense depth (H, W) metres and confidence; see :func:`nearest_fill`."""
-        if sparse_depth is None:
-            raise ModelError("model 'nearest' needs a sparse depth (it cannot run RGB-only)")
-        check_inputs(rgb, sparse_depth, K, model=self.name)
+        check_completion_inputs(rgb, sparse_depth, K, model=self.name)
         start = time.perf_counter()
         depth, dist = nearest_fill(sparse_depth, self.config.min_depth)
         conf = distance_confidence(dist, self.config.confidence_scale_px)
         return CompletionOutput(depth, conf, {"model": 1e3 * (time.perf_counter() - start)})
 
 
-def _build(config: NearestConfig, *, checkpoint: Path | None, device: str,
-           precision: str) -> NearestModel:
-    if checkpoint is not None:
-        raise ModelError(f"model 'nearest' is learning-free and takes no checkpoint, "
-                         f"got {checkpoint}")
-    return NearestModel(config)
-
-
-register_model("nearest", factory=_build, config_cls=NearestConfig, capabilities=CAPABILITIES,
+register_model("nearest", factory=learning_free_factory(NearestModel), config_cls=NearestConfig,
+               capabilities=CAPABILITIES,
                description="nearest-measurement fill (baseline)")

@@ -87,3 +87,14 @@ def test_every_registered_model_runs_forward(entry):
     assert np.all((out.confidence >= 0) & (out.confidence <= 1))
     if entry.capabilities.needs_lidar:
         np.testing.assert_allclose(out.depth[4:13], 10.0, rtol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["classical", "ip_basic", "nearest"])
+def test_learning_free_models_refuse_a_checkpoint_and_lidar_free_calls(name, tmp_path):
+    from depth_completion_ros.errors import ModelError
+
+    with pytest.raises(ModelError, match=f"model '{name}' is learning-free and takes no checkpoint"):
+        get_model(name, checkpoint=tmp_path / "weights.pt")
+    model = get_model(name)
+    with pytest.raises(ModelError, match=f"model '{name}' needs a sparse depth"):
+        model.predict(np.zeros((4, 4, 3), np.uint8), None, np.eye(3))
