@@ -30,15 +30,21 @@ from depth_completion_ros.io.kitti_raw import open_sequence  # noqa: E402
 from depth_completion_ros.paths import SAMPLE_DIR, SHARED_DATA_DIR  # noqa: E402
 
 
-def naive_sort(points: np.ndarray, T: np.ndarray, cam: PinholeCamera) -> np.ndarray:
-    """Reference: project every point in float64 homogeneous form, sort-based z-buffer."""
+def naive_pixels(points: np.ndarray, T: np.ndarray, cam: PinholeCamera
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reference projection in float64 homogeneous form: in-image (u, v) int64 and depth z."""
     hom = np.hstack([points[:, :3].astype(np.float64), np.ones((len(points), 1))])
     img = hom @ (cam.P @ T).T
     z = img[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         u, v = np.floor(img[:, 0] / z), np.floor(img[:, 1] / z)
     ok = (z > 0.1) & (u >= 0) & (u < cam.width) & (v >= 0) & (v < cam.height)
-    u, v, z = u[ok].astype(np.int64), v[ok].astype(np.int64), z[ok]
+    return u[ok].astype(np.int64), v[ok].astype(np.int64), z[ok]
+
+
+def naive_sort(points: np.ndarray, T: np.ndarray, cam: PinholeCamera) -> np.ndarray:
+    """Reference: :func:`naive_pixels` and a sort-based z-buffer."""
+    u, v, z = naive_pixels(points, T, cam)
     order = np.argsort(-z)
     out = np.zeros((cam.height, cam.width), np.float32)
     out[v[order], u[order]] = z[order]
@@ -46,16 +52,10 @@ def naive_sort(points: np.ndarray, T: np.ndarray, cam: PinholeCamera) -> np.ndar
 
 
 def naive_minimum_at(points: np.ndarray, T: np.ndarray, cam: PinholeCamera) -> np.ndarray:
-    """Reference: the same projection with an ``np.minimum.at`` z-buffer."""
-    hom = np.hstack([points[:, :3].astype(np.float64), np.ones((len(points), 1))])
-    img = hom @ (cam.P @ T).T
-    z = img[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u, v = np.floor(img[:, 0] / z), np.floor(img[:, 1] / z)
-    ok = (z > 0.1) & (u >= 0) & (u < cam.width) & (v >= 0) & (v < cam.height)
-    flat = v[ok].astype(np.int64) * cam.width + u[ok].astype(np.int64)
+    """Reference: :func:`naive_pixels` and an ``np.minimum.at`` z-buffer."""
+    u, v, z = naive_pixels(points, T, cam)
     out = np.full(cam.height * cam.width, np.inf, np.float32)
-    np.minimum.at(out, flat, z[ok].astype(np.float32))
+    np.minimum.at(out, v * cam.width + u, z.astype(np.float32))
     out[np.isinf(out)] = 0
     return out.reshape(cam.height, cam.width)
 
