@@ -175,13 +175,7 @@ class DepthCompletionNode(Node):
         except InputError as err:
             self._bad_input("image", err)
             return
-        with self._lock:
-            resets = self.sync.resets
-            frames = self.sync.add_image(stamp_to_seconds(msg.header.stamp),
-                                         (msg, rgb, time.monotonic()))
-            self._note_reset(resets, "image")
-        for frame in frames:
-            self.worker.submit(frame)
+        self._offer("image", msg, (msg, rgb, time.monotonic()))
 
     def _on_points(self, msg: PointCloud2) -> None:
         try:
@@ -189,13 +183,7 @@ class DepthCompletionNode(Node):
         except InputError as err:
             self._bad_input("points", err)
             return
-        with self._lock:
-            resets = self.sync.resets
-            frames = self.sync.add_cloud(stamp_to_seconds(msg.header.stamp),
-                                         (cloud.xyz, msg.header.frame_id))
-            self._note_reset(resets, "points")
-        for frame in frames:
-            self.worker.submit(frame)
+        self._offer("points", msg, (cloud.xyz, msg.header.frame_id))
 
     def _poll(self) -> None:
         with self._lock:
@@ -203,10 +191,18 @@ class DepthCompletionNode(Node):
         for frame in frames:
             self.worker.submit(frame)
 
-    def _note_reset(self, before: int, topic: str) -> None:
-        if self.sync.resets != before:
+    def _offer(self, topic: str, msg: Any, payload: Any) -> None:
+        """Give an image or a cloud to the sync policy; hand released frames to the worker."""
+        with self._lock:  # the policy object is replaced when timing parameters change
+            add = self.sync.add_image if topic == "image" else self.sync.add_cloud
+            resets = self.sync.resets
+            frames = add(stamp_to_seconds(msg.header.stamp), payload)
+            reset = self.sync.resets != resets
+        if reset:
             self._bad_input("stamps_backwards", InputError(
                 f"{topic} stamps went backwards (bag loop?): cloud buffer reset"))
+        for frame in frames:
+            self.worker.submit(frame)
 
     # --- worker thread -----------------------------------------------------------------------
     def _process(self, frame: SyncedFrame[Any, Any]) -> None:
