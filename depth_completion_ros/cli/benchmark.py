@@ -9,27 +9,55 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from depth_completion_ros.cli.model_options import add_model_options
+from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.evaluation.heldout import VARIANTS, iter_drive, score_frame
 from depth_completion_ros.metrics.devkit import mean_metrics
-from depth_completion_ros.models import get_model
+from depth_completion_ros.models import get_model, load_preset
+from depth_completion_ros.models.model_config import parse_set, resolve_model_config
 from depth_completion_ros.paths import SAMPLE_DIR
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """--drive DIR, --variant 32|16, --models NAME [NAME ...], --device."""
+    """--drive DIR, --variant 32|16, --models NAME [NAME ...], --device, and the model options.
+
+    Model options: ``--model-config FILE`` applies to the model the preset names (one of
+    ``--models``); ``--set KEY=VALUE`` to every model of ``--models`` (each must have the key);
+    ``--precision`` to every model.
+    """
     parser.add_argument("--drive", type=Path, default=SAMPLE_DIR, help="KITTI raw drive folder")
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="32",
                         help="held-out variant: lines in")
     parser.add_argument("--models", nargs="+", default=["classical", "ip_basic", "nearest"])
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_model_options(
+        parser, config_help="model preset (config/models/*.yaml format); applies to the model it "
+                            "names, which must be one of --models",
+        set_help="override one config field, e.g. blur_px=9 (value read as YAML), of every model "
+                 "of --models (each must have the key: list one model to tune it); repeatable; "
+                 "wins over --model-config")
+
+
+def _configs(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Model name -> validated config: the preset for the model it names, ``--set`` for all."""
+    preset_model = load_preset(args.model_config)[0] if args.model_config else None
+    if preset_model is not None and preset_model not in args.models:
+        raise ConfigError(f"--model-config {args.model_config} is a preset of model "
+                          f"{preset_model!r}, which is not in --models {args.models}")
+    overrides = parse_set(args.overrides)
+    return {name: resolve_model_config(name, args.model_config if name == preset_model else None,
+                                       overrides) for name in args.models}
 
 
 def run(args: argparse.Namespace) -> int:
     """Print one line per model; returns 0."""
-    models = {name: get_model(name, device=args.device) for name in args.models}
+    configs = _configs(args)
+    models = {name: get_model(name, configs[name], device=args.device, precision=args.precision)
+              for name in args.models}
     scores: dict[str, list] = {name: [] for name in models}
     times: dict[str, list] = {name: [] for name in models}
     for rgb, K, frame in iter_drive(args.drive, args.variant):

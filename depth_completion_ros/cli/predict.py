@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from depth_completion_ros.cli.model_options import add_model_options, model_config
 from depth_completion_ros.errors import DataFormatError, InputError
 from depth_completion_ros.io.depth_png import write_depth_png
 from depth_completion_ros.io.kitti_dc import list_depth_selection
@@ -21,12 +22,17 @@ from depth_completion_ros.models import get_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """--kitti-dc DIR --model NAME [--checkpoint FILE] [--device auto|cpu|cuda] --out OUTDIR."""
+    """--kitti-dc DIR --model NAME --out OUTDIR, and the model's options.
+
+    Model options: ``--model-config FILE``, ``--set KEY=VALUE`` (repeatable), ``--checkpoint
+    FILE``, ``--device auto|cpu|cuda``, ``--precision fp32|fp16|bf16``.
+    """
     parser.add_argument("--kitti-dc", required=True, type=Path,
                         help="folder with image/, velodyne_raw/, intrinsics/")
     parser.add_argument("--model", default="classical", help="registered model name")
     parser.add_argument("--checkpoint", type=Path, default=None, help="weights file")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_model_options(parser)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
 
 
@@ -39,7 +45,8 @@ def write_confidence_png(path: Path, confidence: np.ndarray) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict every sample; returns 0."""
-    model = get_model(args.model, checkpoint=args.checkpoint, device=args.device)
+    model = get_model(args.model, model_config(args, args.model), checkpoint=args.checkpoint,
+                      device=args.device, precision=args.precision)
     samples = list_depth_selection(args.kitti_dc)
     for sample in samples:  # before writing anything
         for part, path in (("image", sample.image_path), ("intrinsics", sample.intrinsics_path)):

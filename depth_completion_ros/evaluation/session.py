@@ -4,8 +4,10 @@ Used by ``depth-completion evaluate`` and ``depth-completion demo``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -16,6 +18,7 @@ from depth_completion_ros.evaluation.offline import EvaluationSetup, evaluate_of
 from depth_completion_ros.evaluation.report import display_path, metrics_table, write_report
 from depth_completion_ros.evaluation.results import summarise, to_json, write_csv, write_json
 from depth_completion_ros.evaluation.splits import sweep_lines
+from depth_completion_ros.models.base import DepthModel
 from depth_completion_ros.models.registry import get_model
 from depth_completion_ros.pipeline import DepthPipeline
 from depth_completion_ros.ros.params import NodeSettings
@@ -46,6 +49,9 @@ class EvaluationRequest:
     device: str = "auto"
     rate: float = 1.0
     warm_up: bool = False
+    #: config of ``model`` (``--model-config`` / ``--set``); the dropout model keeps its defaults
+    model_config: Mapping[str, Any] = field(default_factory=dict)
+    precision: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -98,9 +104,17 @@ def run_evaluation(request: EvaluationRequest) -> EvaluationOutcome:
     return EvaluationOutcome(metrics_table(summaries), report, json_path, csv_path, document)
 
 
-def _model(name: str, request: EvaluationRequest):
-    return get_model(name, checkpoint=request.checkpoint, device=request.device)
+def _model(name: str, request: EvaluationRequest) -> DepthModel:
+    """The evaluated model ``name`` with the request's ``model_config``."""
+    return _build(name, request.model_config, request)
 
 
-def _dropout(request: EvaluationRequest):
-    return _model(request.dropout_model, request) if request.dropout_model else None
+def _dropout(request: EvaluationRequest) -> DepthModel | None:
+    """The dropout model with its default config (``model_config`` is the main model's)."""
+    return _build(request.dropout_model, None, request) if request.dropout_model else None
+
+
+def _build(name: str, config: Mapping[str, Any] | None, request: EvaluationRequest
+           ) -> DepthModel:
+    return get_model(name, config, checkpoint=request.checkpoint, device=request.device,
+                     precision=request.precision)
