@@ -40,6 +40,16 @@ def test_every_registered_model_has_a_node_preset(name):
     assert _params(CONFIG_DIR / f"{name}.yaml")["model"] == name
 
 
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_node_presets_hold_only_what_differs_from_the_defaults(name):
+    """Besides ``model`` (the preset's name), every key is a node parameter off its default."""
+    values = _params(CONFIG_DIR / f"{name}.yaml")
+    defaults = {f.name: f.default for f in dataclasses.fields(NodeSettings)}
+    assert set(values) <= set(defaults), sorted(set(values) - set(defaults))
+    at_default = sorted(k for k, v in values.items() if k != "model" and v == defaults[k])
+    assert not at_default, f"{name}.yaml lists parameters at their default: {at_default}"
+
+
 @pytest.mark.parametrize("path", NODE_PRESETS, ids=lambda p: p.name)
 def test_presets_are_valid_and_typed(path):
     values = _params(path)
