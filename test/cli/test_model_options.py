@@ -82,7 +82,7 @@ def test_evaluate_passes_config_and_precision_in_the_request(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from depth_completion_ros.evaluation import session
 
-    def capture(request: session.EvaluationRequest) -> None:
+    def capture(request: session.EvaluationRequest, *_: object, **__: object) -> None:
         raise _Captured(request)
 
     monkeypatch.setattr(session, "run_evaluation", capture)
@@ -114,9 +114,8 @@ def test_evaluation_builds_the_model_with_its_config_and_the_dropout_model_with_
 
 @pytest.mark.parametrize("extra, message", [
     (["--set", "blur=9"], "unknown key(s) ['blur']; valid keys: ['blur_px', "),
-    (["--online", "--set", "blur_px=9"], "--online does not pass --model-config / --set / "
-                                         "--precision to the node yet"),
-    (["--online", "--precision", "fp16"], "--online does not pass"),
+    (["--online", "--set", "blur=9"], "unknown key(s) ['blur']; valid keys: ['blur_px', "),
+    (["--model-config", str(NEAREST_PRESET)], "is for model 'nearest', not 'classical'"),
 ])
 def test_evaluate_bad_config_fails_before_the_bag_is_read(
         tmp_path: Path, capsys: pytest.CaptureFixture, extra: list[str], message: str) -> None:
