@@ -2,7 +2,8 @@
 
 The node and the offline bag evaluation share this class, so a replayed bag is scored on the
 node's code path. Completion mode projects the points and runs the model with them; prediction
-mode (no cloud) runs the active model alone when it is RGB-only, else the ``dropout_model``.
+mode (no cloud) runs the active model alone when it does not require LiDAR (its spec), else the
+``dropout_model``. A model that needs no image (LiDAR-only completion) runs with ``rgb=None``.
 
 Output convention: ``depth`` is (H, W) float32 metres at the input image's full size, NaN where
 there is no estimate, including every value outside ``[min_depth, max_depth]`` and any non-finite
@@ -16,15 +17,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from depth_completion_ros.checks import check_image, check_points, check_rigid_transform
 from depth_completion_ros.errors import InputError, ModelError
 from depth_completion_ros.geometry.projection import project_to_depth
 from depth_completion_ros.models.base import DepthModel
+from depth_completion_ros.settings import PipelineSettings
+from depth_completion_ros.status import Mode
 
 if TYPE_CHECKING:
     from depth_completion_ros.geometry.camera import PinholeCamera
 
-COMPLETION = "completion"
-PREDICTION = "prediction"
+COMPLETION = Mode.COMPLETION
+PREDICTION = Mode.PREDICTION
 
 
 @dataclass
@@ -53,68 +57,63 @@ class FrameResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def _check_transform(matrix: np.ndarray) -> np.ndarray:
-    """(4, 4) finite float64 with last row [0, 0, 0, 1], else InputError."""
-    try:
-        m = np.asarray(matrix, dtype=np.float64).reshape(4, 4)
-    except (TypeError, ValueError) as err:
-        raise InputError(f"lidar_to_camera: expected 16 numbers (4x4), got {matrix!r}") from err
-    if not np.isfinite(m).all() or not np.allclose(m[3], [0, 0, 0, 1]):
-        raise InputError(f"lidar_to_camera: last row must be [0, 0, 0, 1] and all finite, "
-                         f"got {m.tolist()}")
-    return m
-
-
 class DepthPipeline:
     """Per-frame fusion of a camera image and a LiDAR cloud through a :class:`DepthModel`.
 
     Args:
-        model: the active model (completion, or RGB-only which also serves prediction mode).
-        lidar_to_camera: (4, 4) LiDAR frame -> camera (rectified) optical frame.
-        use_rectified: project with the camera's P (rectified image); else with K and D.
-        min_depth: metres; nearer LiDAR points and outputs are dropped / NaN.
-        max_depth: metres; farther LiDAR points and outputs are dropped / NaN.
-        dropout_model: RGB-only model used in prediction mode when ``model`` needs LiDAR.
+        model: the active model (completion; one that does not require LiDAR also serves
+            prediction mode).
+        lidar_to_camera: (4, 4) rigid LiDAR frame -> camera (rectified) optical frame; a frame may
+            bring its own (:meth:`process`, e.g. looked up in tf2 at its stamp).
+        settings: projection path (rectified or raw) and depth range (metres).
+        dropout_model: model that runs without LiDAR, used in prediction mode when ``model``
+            needs LiDAR.
 
     Raises:
         InputError: bad transform or depth range.
     """
 
-    def __init__(self, model: DepthModel, lidar_to_camera: np.ndarray, *,
-                 use_rectified: bool = True, min_depth: float = 0.1, max_depth: float = 120.0,
+    def __init__(self, model: DepthModel, lidar_to_camera: np.ndarray,
+                 settings: PipelineSettings | None = None, *,
                  dropout_model: DepthModel | None = None) -> None:
-        if not 0.0 <= min_depth < max_depth or not np.isfinite(max_depth):
-            raise InputError(f"depth range: need 0 <= min_depth < max_depth, got "
-                             f"[{min_depth}, {max_depth}]")
-        if dropout_model is not None and not dropout_model.capabilities.rgb_only:
-            raise InputError(f"dropout_model: {dropout_model.name!r} is not RGB-only")
+        settings = settings if settings is not None else PipelineSettings()
+        if dropout_model is not None and not dropout_model.spec.runs_without_lidar:
+            raise InputError(f"dropout_model: {dropout_model.name!r} cannot run without LiDAR "
+                             f"(it requires {[i.value for i in dropout_model.spec.required]})")
         self.model = model
         self.dropout_model = dropout_model
-        self.lidar_to_camera = _check_transform(lidar_to_camera)
-        self.use_rectified = use_rectified
-        self.min_depth = float(min_depth)
-        self.max_depth = float(max_depth)
+        self.lidar_to_camera = check_rigid_transform(lidar_to_camera)
+        self.settings = settings
+        self.use_rectified = settings.use_rectified
+        self.min_depth, self.max_depth = settings.min_depth, settings.max_depth
 
     def model_for(self, mode: str) -> DepthModel | None:
-        """The model that serves ``mode``, or None when no model can (prediction, no fallback)."""
-        if mode == COMPLETION or self.model.capabilities.rgb_only:
+        """The model that serves ``mode``, or None when no model can (prediction, no fallback).
+
+        A model that does not require sparse depth serves prediction mode itself.
+        """
+        if mode == COMPLETION or self.model.spec.runs_without_lidar:
             return self.model
         return self.dropout_model
 
-    def process(self, rgb: np.ndarray, camera: PinholeCamera,
-                points: np.ndarray | None) -> FrameResult:
+    def process(self, rgb: np.ndarray | None, camera: PinholeCamera, points: np.ndarray | None,
+                lidar_to_camera: np.ndarray | None = None) -> FrameResult:
         """Run one frame.
 
         Args:
-            rgb: (H, W, 3) uint8 RGB, the camera's full image.
+            rgb: (H, W, 3) uint8 RGB, the camera's full image, or None for a model that needs
+                no image (LiDAR-only completion; the camera gives the size and intrinsics).
             camera: the image's camera model; its size must be (W, H).
             points: (N, 3+) float32 LiDAR points in metres (LiDAR frame), or None for
                 prediction mode.
+            lidar_to_camera: (4, 4) transform of this frame (checked as rigid), or None for the
+                pipeline's own.
 
         Raises:
             InputError: the image is not (H, W, 3) uint8 or does not match the camera size, or
                 points are not (N, >=3).
-            ModelError: prediction mode with no RGB-only model, or a model output of wrong shape.
+            ModelError: prediction mode with no model that runs without LiDAR, no image for a
+                model that needs one, or a model output of wrong shape.
         """
         start = time.perf_counter()
         height, width = self._check_image(rgb, camera)
@@ -122,11 +121,15 @@ class DepthPipeline:
         model = self.model_for(mode)
         if model is None:
             raise ModelError(f"prediction mode: model {self.model.name!r} needs LiDAR and no "
-                             "RGB-only dropout_model is configured")
+                             "dropout_model that runs without it is configured")
+        if rgb is None and model.spec.needs_image:
+            raise ModelError(f"model {model.name!r} needs an RGB image, the frame has none")
         timings: dict[str, float] = {}
         sparse = np.zeros((height, width), np.float32)
         if points is not None:
-            sparse = self._project(points, camera)
+            transform = self.lidar_to_camera if lidar_to_camera is None else \
+                check_rigid_transform(lidar_to_camera)
+            sparse = self._project(points, camera, transform)
             timings["project"] = 1e3 * (time.perf_counter() - start)
         out = model.predict(rgb, sparse if mode == COMPLETION else None,
                             camera.intrinsics(rectified=self.use_rectified))
@@ -138,23 +141,16 @@ class DepthPipeline:
                            in_view / float(height * width), timings)
 
     @staticmethod
-    def _check_image(rgb: np.ndarray, camera: PinholeCamera) -> tuple[int, int]:
-        """(H, W) of ``rgb`` after checking dtype, shape and the camera size."""
-        if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 \
-                or rgb.shape[2] != 3:
-            raise InputError(f"rgb: expected (H, W, 3) uint8, got "
-                             f"{getattr(rgb, 'shape', None)} {getattr(rgb, 'dtype', type(rgb))}")
-        if (rgb.shape[1], rgb.shape[0]) != (camera.width, camera.height):
-            raise InputError(f"rgb: image is {rgb.shape[1]}x{rgb.shape[0]} but camera_info "
-                             f"says {camera.width}x{camera.height}")
-        return int(rgb.shape[0]), int(rgb.shape[1])
+    def _check_image(rgb: np.ndarray | None, camera: PinholeCamera) -> tuple[int, int]:
+        """(H, W) of the frame: the camera's size, which ``rgb`` (when given) must have."""
+        if rgb is None:
+            return camera.height, camera.width
+        return check_image(rgb, "rgb", (camera.width, camera.height))
 
-    def _project(self, points: np.ndarray, camera: PinholeCamera) -> np.ndarray:
+    def _project(self, points: np.ndarray, camera: PinholeCamera,
+                 lidar_to_camera: np.ndarray) -> np.ndarray:
         """Sparse (H, W) float32 depth of ``points``, 0 outside [min_depth, max_depth]."""
-        pts = np.asarray(points)
-        if pts.ndim != 2 or pts.shape[1] < 3:
-            raise InputError(f"points: expected (N, >=3), got shape {pts.shape}")
-        sparse = project_to_depth(pts[:, :3], self.lidar_to_camera, camera,
+        sparse = project_to_depth(check_points(points), lidar_to_camera, camera,
                                   rectified=self.use_rectified, min_depth=self.min_depth)
         sparse = np.asarray(sparse, dtype=np.float32)
         sparse[sparse > self.max_depth] = 0.0

@@ -80,9 +80,3 @@ def overlay_points(rgb: np.ndarray, u: np.ndarray, v: np.ndarray, depth: np.ndar
             ok = (uu >= 0) & (uu < w) & (vv >= 0) & (vv < h)
             out[vv[ok], uu[ok]] = colours[ok]
     return out
-
-
-def overlay_depth(rgb: np.ndarray, sparse_depth: np.ndarray, **kwargs: object) -> np.ndarray:
-    """:func:`overlay_points` for every pixel of an (H, W) sparse depth image that is > 0."""
-    v, u = np.nonzero(np.nan_to_num(sparse_depth) > 0)
-    return overlay_points(rgb, u, v, np.asarray(sparse_depth)[v, u], **kwargs)

@@ -7,7 +7,8 @@ import pytest
 
 from depth_completion_ros.errors import InputError, ModelError
 from depth_completion_ros.geometry.camera import PinholeCamera
-from depth_completion_ros.models.base import CompletionOutput, ModelCapabilities
+from depth_completion_ros.models.base import CompletionOutput, ModelInput, ModelSpec
+from depth_completion_ros.settings import PipelineSettings
 from depth_completion_ros.pipeline import DepthPipeline
 
 CAM = PinholeCamera(4, 4, np.array([[2.0, 0, 2], [0, 2, 2], [0, 0, 1]]))
@@ -17,8 +18,8 @@ RGB = np.zeros((4, 4, 3), np.uint8)
 class EchoModel:
     """Completion model that returns the sparse input as depth (NaN where 0), confidence 0.5."""
 
-    name = "echo"
-    capabilities = ModelCapabilities(needs_lidar=True, rgb_only=False)
+    spec = ModelSpec("echo", required=(ModelInput.SPARSE_DEPTH,), optional=(ModelInput.RGB,))
+    name = spec.name
 
     def __init__(self) -> None:
         self.calls: list[np.ndarray | None] = []
@@ -32,10 +33,10 @@ class EchoModel:
 class ConstantMono:
     """RGB-only model answering a constant depth (metres) with confidence 2 (to be clipped)."""
 
-    capabilities = ModelCapabilities(needs_lidar=False, rgb_only=True)
-
     def __init__(self, value: float, name: str = "mono") -> None:
         self.value, self.name = value, name
+        self.spec = ModelSpec(name, required=(ModelInput.RGB,),
+                              optional=(ModelInput.SPARSE_DEPTH,))
         self.sparse_seen: list[np.ndarray | None] = []
 
     def predict(self, rgb, sparse_depth, K):
@@ -48,7 +49,7 @@ class ConstantMono:
 def test_completion_hand_computed_case():
     # (0, 0, 5) and (0, 0, 3) both hit pixel (2, 2): the nearer wins; (2, 0, 4) hits u = 3.
     pts = np.array([[0, 0, 5], [0, 0, 3], [2, 0, 4]], np.float32)
-    result = DepthPipeline(EchoModel(), np.eye(4), min_depth=0.5, max_depth=80).process(
+    result = DepthPipeline(EchoModel(), np.eye(4), PipelineSettings(min_depth=0.5, max_depth=80.0)).process(
         RGB, CAM, pts)
     assert (result.mode, result.model_name, result.points_in_view) == ("completion", "echo", 2)
     assert result.density == pytest.approx(2 / 16)
@@ -61,10 +62,10 @@ def test_completion_hand_computed_case():
 
 def test_depth_range_applies_to_input_points_and_to_outputs():
     pts = np.array([[0, 0, 200.0], [0, 0, 0.2]], np.float32)
-    result = DepthPipeline(EchoModel(), np.eye(4), min_depth=0.5, max_depth=80).process(
+    result = DepthPipeline(EchoModel(), np.eye(4), PipelineSettings(min_depth=0.5, max_depth=80.0)).process(
         RGB, CAM, pts)
     assert result.points_in_view == 0
-    far = DepthPipeline(ConstantMono(90.0), np.eye(4), max_depth=80).process(RGB, CAM, None)
+    far = DepthPipeline(ConstantMono(90.0), np.eye(4), PipelineSettings(max_depth=80.0)).process(RGB, CAM, None)
     assert np.isnan(far.depth).all() and not far.confidence.any()
 
 
@@ -84,12 +85,43 @@ def test_prediction_falls_back_to_dropout_model_or_raises():
     result = DepthPipeline(EchoModel(), np.eye(4), dropout_model=ConstantMono(9.0, "san")
                            ).process(RGB, CAM, None)
     assert (result.mode, result.model_name) == ("prediction", "san")
-    with pytest.raises(InputError, match="RGB-only"):
+    with pytest.raises(InputError, match="'echo' cannot run without LiDAR"):
         DepthPipeline(EchoModel(), np.eye(4), dropout_model=EchoModel())
 
 
+class LidarOnly:
+    """LiDAR-only completion stand-in (no camera image at inference): echoes the sparse depth."""
+
+    spec = ModelSpec("depth_only", required=(ModelInput.SPARSE_DEPTH,))
+    name = spec.name
+
+    def __init__(self) -> None:
+        self.rgb_seen: list[np.ndarray | None] = []
+
+    def predict(self, rgb, sparse_depth, K):
+        self.rgb_seen.append(rgb)
+        depth = np.where(sparse_depth > 0, sparse_depth, np.nan).astype(np.float32)
+        return CompletionOutput(depth, np.ones_like(depth))
+
+
+def test_lidar_only_model_runs_without_an_image():
+    model = LidarOnly()
+    result = DepthPipeline(model, np.eye(4)).process(None, CAM, np.array([[0, 0, 3]], np.float32))
+    assert model.rgb_seen == [None]
+    assert (result.mode, result.model_name, result.depth.shape) == ("completion", "depth_only",
+                                                                    (4, 4))
+    assert result.depth[2, 2] == 3.0 and np.isnan(result.depth[0, 0])
+
+
+def test_frames_without_an_image_or_lidar_are_refused_by_what_the_model_requires():
+    with pytest.raises(ModelError, match="'mono' needs an RGB image"):
+        DepthPipeline(ConstantMono(1.0), np.eye(4)).process(None, CAM, None)
+    with pytest.raises(ModelError, match="'depth_only' needs LiDAR"):
+        DepthPipeline(LidarOnly(), np.eye(4)).process(None, CAM, None)
+
+
 @pytest.mark.parametrize("rgb, match", [
-    (np.zeros((4, 5, 3), np.uint8), "camera_info says 4x4"),
+    (np.zeros((4, 5, 3), np.uint8), r"expected 4x4 \(camera_info\), got 5x4"),
     (np.zeros((4, 4, 3), np.float32), "uint8"),
     (np.zeros((4, 4), np.uint8), "uint8"),
 ])
@@ -102,7 +134,7 @@ def test_bad_construction_and_points():
     with pytest.raises(InputError, match="lidar_to_camera"):
         DepthPipeline(EchoModel(), np.zeros((4, 4)))
     with pytest.raises(InputError, match="min_depth"):
-        DepthPipeline(EchoModel(), np.eye(4), min_depth=5, max_depth=1)
+        DepthPipeline(EchoModel(), np.eye(4), PipelineSettings(min_depth=5, max_depth=1))
     with pytest.raises(InputError, match="points"):
         DepthPipeline(EchoModel(), np.eye(4)).process(RGB, CAM, np.zeros((3, 2), np.float32))
 
@@ -121,7 +153,7 @@ def test_real_sample_completion_keeps_lidar_depths(sample_dir):
     bgr = cv2.imread(str(sample_dir / "image_02/data/0000000000.png"))
     scan = np.fromfile(sample_dir / "velodyne_points/data/0000000000.bin", np.float32)
     camera = calib.camera(2, bgr.shape[1], bgr.shape[0])
-    result = DepthPipeline(EchoModel(), calib.lidar_to_camera(), max_depth=80.0).process(
+    result = DepthPipeline(EchoModel(), calib.lidar_to_camera(), PipelineSettings(max_depth=80.0)).process(
         bgr[:, :, ::-1].copy(), camera, scan.reshape(-1, 4))
     hit = result.sparse_depth > 0
     assert 14_000 < result.points_in_view < 20_000  # ~20k points, fewer pixels (z-buffer)

@@ -11,8 +11,7 @@ from depth_completion_ros.errors import InputError
 from depth_completion_ros.geometry.camera import PinholeCamera
 from depth_completion_ros.geometry.projection import project_points, project_to_depth
 from depth_completion_ros.io.kitti_raw import open_sequence
-from depth_completion_ros.viz import (colorize, colorize_depth, colormap_lut, overlay_depth,
-                                      overlay_points)
+from depth_completion_ros.viz import colorize, colorize_depth, colormap_lut, overlay_points
 
 
 def test_colorize_fixed_range_and_nan_black() -> None:
@@ -58,7 +57,8 @@ def test_overlay_changes_exactly_the_projected_pixels(sample_dir: Path) -> None:
     frame = seq.frame(0)
     cam = seq.calibration.camera(2, 1242, 375)
     sparse = project_to_depth(frame.points, seq.calibration.lidar_to_camera(), cam)
-    out = overlay_depth(frame.image, sparse, radius=0)
+    v, u = np.nonzero(sparse > 0)
+    out = overlay_points(frame.image, u, v, sparse[v, u], radius=0)
     changed = np.any(out != frame.image, axis=2)
     hit = sparse > 0
     assert not changed[~hit].any()

@@ -1,6 +1,6 @@
 """Build rosbags (pure Python, no ROS) message objects from numpy arrays, for writing bags.
 
-The reverse direction (message -> numpy) is :mod:`depth_completion_ros.ros.conversions`, which is
+The reverse direction (message -> numpy) is :mod:`depth_completion_ros.decoding`, which is
 duck-typed on message fields and therefore reads these rosbags messages as well as rclpy ones.
 """
 from __future__ import annotations

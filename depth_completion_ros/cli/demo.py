@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from depth_completion_ros.errors import DataFormatError
+from depth_completion_ros.geometry.crop import KITTI_CROP, Crop, cut
 from depth_completion_ros.geometry.projection import project_points, zbuffer
 from depth_completion_ros.io.depth_png import write_depth_png
 from depth_completion_ros.io.kitti_raw import KittiFrame, open_sequence
@@ -30,7 +31,6 @@ from depth_completion_ros.paths import SAMPLE_DIR
 from depth_completion_ros.viz import overlay_points
 
 #: KITTI depth-completion crop: bottom-centre 1216x352 of the 1242x375 image.
-KITTI_CROP = (1216, 352)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,12 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="RGB-only model for the 0-line point of the sweep (default: none)")
 
 
-def crop_density(sparse: np.ndarray, size: tuple[int, int] = KITTI_CROP) -> float:
-    """Fraction of pixels with depth in the bottom-centre ``size`` (w, h) crop of (H, W) depth."""
-    h, w = sparse.shape
-    cw, ch = min(size[0], w), min(size[1], h)
-    x0 = (w - cw) // 2
-    return float(np.count_nonzero(sparse[h - ch:, x0:x0 + cw])) / (cw * ch)
+def crop_density(sparse: np.ndarray, crop: Crop = KITTI_CROP) -> float:
+    """Fraction of pixels with depth in the bottom-centre crop of (H, W) depth."""
+    region = cut(sparse, crop.box(*sparse.shape, clamp=True))
+    return float(np.count_nonzero(region)) / region.size
 
 
 def process_frame(frame: KittiFrame, out: Path) -> tuple[int, float]:
@@ -80,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     points = [s[0] for s in stats]
     dens = [100 * s[1] for s in stats]
     print(f"demo: {len(stats)} frames from {display_path(args.data)}, {np.mean(points):.0f} "
-          f"LiDAR points in view per frame, density in the {KITTI_CROP[0]}x{KITTI_CROP[1]} "
+          f"LiDAR points in view per frame, density in the {KITTI_CROP.width}x{KITTI_CROP.height} "
           f"crop {min(dens):.2f}-{max(dens):.2f} %, wrote overlay_*.png and sparse_*.png to "
           f"{display_path(args.out)} "
           f"(KITTI data, CC BY-NC-SA 3.0)")
@@ -104,9 +102,13 @@ def full_story(args: argparse.Namespace) -> None:
     how = "the node's pipeline (offline)" if args.offline else "the live node (replayed bag)"
     print(f"demo: evaluating {args.model} through {how}, held-out beams, 32 lines in ...")
     report = args.out / "report"
+    online = None
+    if not args.offline:
+        from depth_completion_ros.ros.online_evaluation import evaluate_online
+        online = evaluate_online
     outcome = run_evaluation(EvaluationRequest(
         bag=bag, model=args.model, report=report, lines=32, online=not args.offline,
-        save_predictions=report / "predictions", dropout_model=args.dropout_model))
+        save_predictions=report / "predictions", dropout_model=args.dropout_model), online)
     print(outcome.table)
     print("demo: line-count sweep 32/16/8/4/0 (offline, the node's pipeline) ...")
     sweep = run_evaluation(EvaluationRequest(

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from depth_completion_ros.bag.topics import kitti_topics
 from depth_completion_ros.cli.model_options import add_model_options, model_config
-from depth_completion_ros.devices import Precision
+from depth_completion_ros.devices import Device, Precision
 from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.evaluation.scoring import RING_SOURCES
-from depth_completion_ros.evaluation.splits import SWEEP_LINES
+from depth_completion_ros.geometry.beams import SWEEP_LINES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dropout-model", default=None,
                         help="RGB-only model serving frames without LiDAR (0 lines)")
     parser.add_argument("--checkpoint", default=None)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--device", default=Device.AUTO.value, choices=Device.choices())
     add_model_options(
         parser, config_help="model preset of --model (config/models/*.yaml format: model, "
                             "config, description); the dropout model keeps its defaults",
@@ -68,10 +68,6 @@ def run(args: argparse.Namespace) -> int:
     from depth_completion_ros.evaluation.session import EvaluationRequest, run_evaluation
 
     config = model_config(args, args.model)  # before the bag is read: a bad key ends at once
-    if args.online and (config or args.precision != Precision.FP32.value):
-        # TODO(issue 8): remove once evaluation/online.py passes them to the node
-        raise ConfigError("--online does not pass --model-config / --set / --precision to the "
-                          "node yet; evaluate offline (without --online) to use them")
     request = EvaluationRequest(
         bag=Path(args.bag), model=args.model, report=Path(args.report),
         gt_dir=Path(args.gt) if args.gt else None, lines=args.lines,
@@ -84,7 +80,11 @@ def run(args: argparse.Namespace) -> int:
         ring_source=args.rings, dropout_model=args.dropout_model, checkpoint=args.checkpoint,
         device=args.device, rate=args.rate, warm_up=args.warm_up, model_config=config,
         precision=args.precision)
-    outcome = run_evaluation(request)
+    online = None
+    if args.online:
+        from depth_completion_ros.ros.online_evaluation import evaluate_online
+        online = evaluate_online
+    outcome = run_evaluation(request, online)
     print(outcome.table)
     print(f"report: {display_path(outcome.report)}")
     print(f"json: {display_path(outcome.json_path)}  csv: {display_path(outcome.csv_path)}")

@@ -2,7 +2,7 @@
 
 Messages are replayed through :class:`~depth_completion_ros.sync.policy.ImageDrivenSync` with the
 bag's receive times as the clock (deterministic), decoded with the node's duck-typed
-:mod:`~depth_completion_ros.ros.conversions`, so offline evaluation pairs images and clouds
+:mod:`~depth_completion_ros.decoding`, so offline evaluation pairs images and clouds
 exactly like the live node does at real-time speed.
 """
 from __future__ import annotations
@@ -20,8 +20,7 @@ from depth_completion_ros.bag.reading import BagMessage, iter_messages
 from depth_completion_ros.bag.topics import BagTopics
 from depth_completion_ros.errors import DataFormatError
 from depth_completion_ros.geometry.camera import PinholeCamera
-from depth_completion_ros.ros.conversions import camera_info_fields, cloud_to_points, \
-    image_to_rgb
+from depth_completion_ros.decoding import camera_info_fields, cloud_to_points, image_to_rgb
 from depth_completion_ros.sync.policy import ImageDrivenSync, SyncConfig, SyncedFrame
 
 

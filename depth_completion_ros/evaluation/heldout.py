@@ -26,15 +26,17 @@ import cv2
 import numpy as np
 
 from depth_completion_ros.errors import InputError
+from depth_completion_ros.geometry.beams import heldout_mask, input_mask
 from depth_completion_ros.geometry.camera import PinholeCamera
+from depth_completion_ros.geometry.crop import KITTI_CROP, Box, cut
 from depth_completion_ros.geometry.projection import project_to_depth
-from depth_completion_ros.geometry.rings import estimate_rings, subsample_rings
+from depth_completion_ros.geometry.rings import estimate_rings
 from depth_completion_ros.io.kitti_raw import open_sequence
 from depth_completion_ros.metrics.devkit import DepthMetrics, frame_metrics
 
-#: variant name -> (keep_every, input offset, ground-truth offset)
-VARIANTS: dict[str, tuple[int, int, int]] = {"32": (2, 0, 1), "16": (4, 0, 2)}
-CROP_WIDTH, CROP_HEIGHT = 1216, 352
+#: variant name -> input lines (the beam split of :mod:`~depth_completion_ros.geometry.beams`:
+#: 32 = input ``ring % 2 == 0``, hidden ``% 2 == 1``; 16 = input ``% 4 == 0``, hidden ``% 4 == 2``)
+VARIANTS: dict[str, int] = {"32": 32, "16": 16}
 OCCLUSION_WINDOW = 7
 OCCLUSION_SCALE, OCCLUSION_OFFSET_M = 1.1, 0.3
 MIN_DEPTH_M = 0.1
@@ -46,31 +48,14 @@ class HeldoutFrame:
 
     Attributes:
         sparse: (H, W) float32 metres, full-size model input (0 = none).
-        groundtruth: (CROP_HEIGHT, CROP_WIDTH) float32 metres of the kept hidden pixels, 0 = none.
+        groundtruth: (352, 1216) float32 metres of the kept hidden pixels (the KITTI crop), 0 =
+            none.
         crop: (x0, y0, width, height) of the scoring crop in the full image.
     """
 
     sparse: np.ndarray
     groundtruth: np.ndarray
-    crop: tuple[int, int, int, int]
-
-
-def bottom_centre_crop(height: int, width: int) -> tuple[int, int, int, int]:
-    """(x0, y0, w, h) of the bottom-centre 1216x352 crop of an (height, width) image.
-
-    Raises:
-        InputError: the image is smaller than the crop.
-    """
-    if height < CROP_HEIGHT or width < CROP_WIDTH:
-        raise InputError(f"image {width}x{height} is smaller than the {CROP_WIDTH}x{CROP_HEIGHT} "
-                         f"scoring crop")
-    return (width - CROP_WIDTH) // 2, height - CROP_HEIGHT, CROP_WIDTH, CROP_HEIGHT
-
-
-def cut(image: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray:
-    """The (h, w, ...) crop ``(x0, y0, w, h)`` of an (H, W, ...) array (a view)."""
-    x0, y0, w, h = crop
-    return image[y0:y0 + h, x0:x0 + w]
+    crop: Box
 
 
 def drop_occluded(groundtruth: np.ndarray, sparse: np.ndarray) -> np.ndarray:
@@ -87,9 +72,31 @@ def drop_occluded(groundtruth: np.ndarray, sparse: np.ndarray) -> np.ndarray:
     return np.where(occluded, np.float32(0), groundtruth).astype(np.float32)
 
 
+def split_frame(points: np.ndarray, rings: np.ndarray, lidar_to_camera: np.ndarray,
+                camera: PinholeCamera, lines: int) -> HeldoutFrame:
+    """Steps 2 to 4 for given rings: model input and hidden ground truth at ``lines`` lines.
+
+    Args:
+        points: (N, >=3) LiDAR points, metres.
+        rings: (N,) ring per point (the protocol's estimate, or a cloud's ring field).
+        lidar_to_camera: (4, 4) LiDAR -> rectified camera.
+        camera: the image's camera (size = full image).
+        lines: 32, 16, 8, 4 or 0 input lines (:mod:`~depth_completion_ros.geometry.beams`).
+
+    Raises:
+        InputError: an unknown line count, or an image smaller than the crop.
+    """
+    crop = KITTI_CROP.box(camera.height, camera.width)
+    sparse = project_to_depth(points[input_mask(rings, lines)], lidar_to_camera, camera,
+                              min_depth=MIN_DEPTH_M)
+    hidden = project_to_depth(points[heldout_mask(rings, lines)], lidar_to_camera, camera,
+                              min_depth=MIN_DEPTH_M)
+    return HeldoutFrame(sparse, drop_occluded(cut(hidden, crop), cut(sparse, crop)), crop)
+
+
 def prepare_frame(points: np.ndarray, lidar_to_camera: np.ndarray, camera: PinholeCamera,
                   variant: str = "32") -> HeldoutFrame:
-    """Split one scan into model input and hidden ground truth.
+    """Split one scan into model input and hidden ground truth (steps 1 to 4).
 
     Args:
         points: (N, >=3) LiDAR points in storage (scan) order, metres.
@@ -102,14 +109,8 @@ def prepare_frame(points: np.ndarray, lidar_to_camera: np.ndarray, camera: Pinho
     """
     if variant not in VARIANTS:
         raise InputError(f"held-out variant must be one of {sorted(VARIANTS)}, got {variant!r}")
-    every, in_offset, gt_offset = VARIANTS[variant]
-    rings = estimate_rings(points, cut="pi")
-    sparse = project_to_depth(points[subsample_rings(rings, every, in_offset)], lidar_to_camera,
-                              camera, min_depth=MIN_DEPTH_M)
-    hidden = project_to_depth(points[subsample_rings(rings, every, gt_offset)], lidar_to_camera,
-                              camera, min_depth=MIN_DEPTH_M)
-    crop = bottom_centre_crop(camera.height, camera.width)
-    return HeldoutFrame(sparse, drop_occluded(cut(hidden, crop), cut(sparse, crop)), crop)
+    return split_frame(points, estimate_rings(points, cut="pi"), lidar_to_camera, camera,
+                       VARIANTS[variant])
 
 
 def score_frame(depth: np.ndarray, frame: HeldoutFrame) -> DepthMetrics:

@@ -21,6 +21,8 @@ from depth_completion_ros.evaluation.scoring import (ScoringTarget, frame_rings,
                                                      heldout_target, score)
 from depth_completion_ros.io.depth_png import write_depth_png
 from depth_completion_ros.pipeline import DepthPipeline
+from depth_completion_ros.settings import PipelineSettings
+from depth_completion_ros.status import FrameStatus
 from depth_completion_ros.sync.policy import SyncConfig
 
 
@@ -31,11 +33,11 @@ class EvaluationSetup:
     Attributes:
         bag: the bag.
         topics: image / camera info / points topics.
-        lines: line counts to run (see :mod:`~depth_completion_ros.evaluation.splits`).
+        lines: line counts to run (see :mod:`~depth_completion_ros.geometry.beams`).
         groundtruth: KITTI ground truth, or None for held-out beams.
         ring_source: "estimate" (the protocol's) or "field".
         save_predictions: folder for ``lines_<N>/{prediction,groundtruth}/%010d.png``, or None.
-        sync: the node's sync timing.
+        pipeline: the node's pipeline settings (projection path, depth range, sync timing).
     """
 
     bag: Path
@@ -44,7 +46,12 @@ class EvaluationSetup:
     groundtruth: KittiGroundTruth | None = None
     ring_source: str = "estimate"
     save_predictions: Path | None = None
-    sync: SyncConfig = field(default_factory=SyncConfig)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+
+    @property
+    def sync(self) -> SyncConfig:
+        """The node's sync timing."""
+        return self.pipeline.sync
 
 
 @dataclass
@@ -73,23 +80,22 @@ def make_target(frame: EvalFrame, lines: int, setup: EvaluationSetup,
     if frame.points is None:
         return None
     rings = frame_rings(frame.points, frame.ring, setup.ring_source)
-    return heldout_target(frame.points, rings, lidar_to_camera, frame.camera, lines,
-                          protocol_rings=setup.ring_source == "estimate")
+    return heldout_target(frame.points, rings, lidar_to_camera, frame.camera, lines)
 
 
 def evaluate_frame(pipeline: DepthPipeline, frame: EvalFrame, lines: int,
                    setup: EvaluationSetup) -> tuple[FrameRow, Snapshot | None]:
     """Run and score one frame at one line count; the row says why when it is not scored."""
-    row = FrameRow(lines, frame.index, frame.stamp_ns, "scored")
+    row = FrameRow(lines, frame.index, frame.stamp_ns, FrameStatus.SCORED)
     target = make_target(frame, lines, setup, pipeline.lidar_to_camera)
     if target is None:
-        row.status = "no ground truth" if frame.points is not None or setup.groundtruth \
-            else "no cloud paired"
+        row.status = FrameStatus.NO_GROUND_TRUTH if frame.points is not None or \
+            setup.groundtruth else FrameStatus.NO_CLOUD
         return row, None
     try:
         result = pipeline.process(frame.rgb, frame.camera, target.input_points)
     except ModelError as err:
-        row.status = f"not servable: {err}"
+        row.status = f"{FrameStatus.NOT_SERVABLE}: {err}"
         return row, None
     row.mode, row.latency_ms = result.mode, result.timings_ms.get("total", float("nan"))
     return _score_into(row, result.depth, result.confidence, frame, target, setup)
@@ -102,7 +108,7 @@ def _score_into(row: FrameRow, depth: np.ndarray, confidence: np.ndarray | None,
     try:
         metrics, bins, prediction, groundtruth = score(depth, target)
     except InputError:
-        row.status = "no ground truth"
+        row.status = FrameStatus.NO_GROUND_TRUTH
         return row, None
     row.metrics, row.bins = metrics, {bin_label(b): m for b, m in bins.items()}
     if setup.save_predictions is not None:

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 from depth_completion_ros.evaluation.offline import Snapshot  # noqa: E402
 from depth_completion_ros.evaluation.results import (DEVKIT_NAMES, LinesSummary,  # noqa: E402
                                                      devkit_dict)
-from depth_completion_ros.evaluation.splits import SWEEP_LINES  # noqa: E402
+from depth_completion_ros.geometry.beams import SWEEP_LINES  # noqa: E402
 from depth_completion_ros.paths import REPO_ROOT  # noqa: E402
 
 KITTI_ATTRIBUTION = (

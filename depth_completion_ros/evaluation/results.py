@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from depth_completion_ros.metrics.devkit import DISTANCE_BINS, DepthMetrics, mean_metrics
+from depth_completion_ros.status import FrameStatus
 
 #: DepthMetrics field -> the devkit's name in reports, CSV and JSON.
 DEVKIT_NAMES = {"rmse_mm": "rmse", "mae_mm": "mae", "irmse_per_km": "irmse",
@@ -77,10 +78,10 @@ class LinesSummary:
 def summarise(rows: list[FrameRow], lines: int) -> LinesSummary:
     """Aggregate the rows of one line count (means over frames with status "scored")."""
     mine = [r for r in rows if r.lines == lines]
-    scored = [r for r in mine if r.status == "scored"]
+    scored = [r for r in mine if r.status == FrameStatus.SCORED]
     skipped: dict[str, int] = {}
     for row in mine:
-        if row.status != "scored":
+        if row.status != FrameStatus.SCORED:
             skipped[row.status] = skipped.get(row.status, 0) + 1
     latencies = np.array([r.latency_ms for r in scored if np.isfinite(r.latency_ms)])
     bins = {bin_label(b): mean_metrics([r.bins.get(bin_label(b)) for r in scored])

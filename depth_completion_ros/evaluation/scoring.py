@@ -2,10 +2,9 @@
 
 Two ground truths:
 
-* held-out beams (:mod:`depth_completion_ros.evaluation.heldout`, reused as is: for 32 and 16
-  lines with estimated rings the frame comes from :func:`heldout.prepare_frame` itself; other line
-  counts and ring sources compose its own steps with the ring sets of
-  :mod:`~depth_completion_ros.evaluation.splits`): scored on the bottom-centre 1216x352 crop;
+* held-out beams (:func:`depth_completion_ros.evaluation.heldout.split_frame`, the protocol's
+  own steps on the given rings with the beam split of
+  :mod:`~depth_completion_ros.geometry.beams`): scored on the bottom-centre 1216x352 crop;
 * KITTI depth-completion PNGs: scored on the full image.
 
 Rings: ``"estimate"`` = the protocol's definition (:func:`estimate_rings` with ``cut="pi"`` on
@@ -25,9 +24,9 @@ import numpy as np
 
 from depth_completion_ros.errors import InputError
 from depth_completion_ros.evaluation import heldout
-from depth_completion_ros.evaluation.splits import heldout_mask, input_mask
+from depth_completion_ros.geometry.beams import input_mask
 from depth_completion_ros.geometry.camera import PinholeCamera
-from depth_completion_ros.geometry.projection import project_to_depth
+from depth_completion_ros.geometry.crop import Box, cut
 from depth_completion_ros.geometry.rings import estimate_rings, point_rings
 from depth_completion_ros.io.depth_png import depth_to_uint16, uint16_to_depth
 from depth_completion_ros.metrics.devkit import DepthMetrics, binned_metrics, frame_metrics
@@ -51,7 +50,7 @@ class ScoringTarget:
 
     input_points: np.ndarray | None
     groundtruth: np.ndarray
-    crop: tuple[int, int, int, int]
+    crop: Box
 
 
 def frame_rings(points: np.ndarray, ring_field: np.ndarray | None, source: str) -> np.ndarray:
@@ -78,30 +77,19 @@ def frame_rings(points: np.ndarray, ring_field: np.ndarray | None, source: str) 
 
 
 def heldout_target(points: np.ndarray, rings: np.ndarray, lidar_to_camera: np.ndarray,
-                   camera: PinholeCamera, lines: int, *, protocol_rings: bool) -> ScoringTarget:
+                   camera: PinholeCamera, lines: int) -> ScoringTarget:
     """Held-out-beam input and ground truth (see the module docstring).
 
     Args:
         points: (N, 3) metres, LiDAR frame, in stored order.
-        rings: (N,) ring per point (from :func:`frame_rings`).
+        rings: (N,) ring per point (from :func:`frame_rings`), used as given.
         lidar_to_camera: (4, 4).
         camera: the image's camera.
         lines: 32, 16, 8, 4 or 0 input lines.
-        protocol_rings: ``rings`` are the protocol's estimate (then 32 / 16 lines use
-            :func:`heldout.prepare_frame` directly).
     """
-    keep = input_mask(rings, lines)
-    variant = str(lines)
-    if protocol_rings and variant in heldout.VARIANTS:
-        frame = heldout.prepare_frame(points, lidar_to_camera, camera, variant)
-        return ScoringTarget(points[keep], frame.groundtruth, frame.crop)
-    sparse = project_to_depth(points[keep], lidar_to_camera, camera,
-                              min_depth=heldout.MIN_DEPTH_M)
-    hidden = project_to_depth(points[heldout_mask(rings, lines)], lidar_to_camera, camera,
-                              min_depth=heldout.MIN_DEPTH_M)
-    crop = heldout.bottom_centre_crop(camera.height, camera.width)
-    groundtruth = heldout.drop_occluded(heldout.cut(hidden, crop), heldout.cut(sparse, crop))
-    return ScoringTarget(points[keep] if lines else None, groundtruth, crop)
+    frame = heldout.split_frame(points, rings, lidar_to_camera, camera, lines)
+    return ScoringTarget(points[input_mask(rings, lines)] if lines else None,
+                         frame.groundtruth, frame.crop)
 
 
 def gt_target(points: np.ndarray | None, rings: np.ndarray | None, groundtruth: np.ndarray,
@@ -131,7 +119,7 @@ def score(depth: np.ndarray, target: ScoringTarget
     Raises:
         InputError: no ground-truth pixel in the crop.
     """
-    prediction = quantise(heldout.cut(depth, target.crop))
+    prediction = quantise(cut(depth, target.crop))
     groundtruth = quantise(target.groundtruth)
     return (frame_metrics(prediction, groundtruth), binned_metrics(prediction, groundtruth),
             prediction, groundtruth)

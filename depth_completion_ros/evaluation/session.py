@@ -7,21 +7,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from depth_completion_ros.bag.topics import BagTopics
 from depth_completion_ros.evaluation.calibration import resolve_lidar_to_camera
 from depth_completion_ros.evaluation.ground_truth import KittiGroundTruth
-from depth_completion_ros.evaluation.offline import EvaluationSetup, evaluate_offline
+from depth_completion_ros.errors import ConfigError
+from depth_completion_ros.evaluation.offline import EvaluationSetup, Snapshot, evaluate_offline
 from depth_completion_ros.evaluation.report import display_path, metrics_table, write_report
-from depth_completion_ros.evaluation.results import summarise, to_json, write_csv, write_json
-from depth_completion_ros.evaluation.splits import sweep_lines
+from depth_completion_ros.evaluation.results import (FrameRow, summarise, to_json, write_csv,
+                                                     write_json)
+from depth_completion_ros.geometry.beams import sweep_lines
 from depth_completion_ros.models.base import DepthModel
 from depth_completion_ros.models.registry import get_model
 from depth_completion_ros.pipeline import DepthPipeline
-from depth_completion_ros.ros.params import NodeSettings
+from depth_completion_ros.settings import PipelineSettings
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,29 @@ class EvaluationOutcome:
     document: dict
 
 
-def run_evaluation(request: EvaluationRequest) -> EvaluationOutcome:
-    """Evaluate as requested and write report, CSV and JSON (see the module docstring)."""
+class OnlineEvaluator(Protocol):
+    """Runs the live node over the bag and scores what it publishes (the ROS layer's
+    :func:`depth_completion_ros.ros.online_evaluation.evaluate_online`)."""
+
+    def __call__(self, request: EvaluationRequest, setup: EvaluationSetup,
+                 transform: np.ndarray) -> tuple[list[FrameRow], list[Snapshot],
+                                                 dict[str, Any]]: ...
+
+
+def run_evaluation(request: EvaluationRequest,
+                   online: OnlineEvaluator | None = None) -> EvaluationOutcome:
+    """Evaluate as requested and write report, CSV and JSON (see the module docstring).
+
+    Args:
+        request: what to evaluate.
+        online: the live-node evaluator, needed when ``request.online`` (the core never imports
+            the ROS layer: the caller passes it in).
+
+    Raises:
+        ConfigError: ``request.online`` without an ``online`` evaluator.
+    """
+    if request.online and online is None:
+        raise ConfigError("online evaluation needs the ROS layer's evaluator (rclpy)")
     topics = BagTopics(request.image_topic, request.camera_info_topic, request.points_topic)
     transform = resolve_lidar_to_camera(request.bag, topics, matrix=request.lidar_to_camera,
                                         calib=request.calib, camera=request.camera)
@@ -74,16 +97,14 @@ def run_evaluation(request: EvaluationRequest) -> EvaluationOutcome:
     lines = request.lines if request.lines is not None or not request.online else 32
     gt = None if heldout else KittiGroundTruth.open(
         request.gt_dir, request.bag, camera=request.camera, timestamps=request.gt_timestamps)
+    settings = PipelineSettings()  # the node's defaults, so offline == online
     setup = EvaluationSetup(request.bag, topics, sweep_lines(lines, heldout), gt,
-                            request.ring_source, request.save_predictions)
-    node = NodeSettings()  # the node's defaults, so offline == online
-    if request.online:
-        from depth_completion_ros.evaluation.online import evaluate_online
-        rows, snapshots, extra = evaluate_online(request, setup, transform)
+                            request.ring_source, request.save_predictions, settings)
+    if request.online and online is not None:
+        rows, snapshots, extra = online(request, setup, transform)
     else:
-        pipeline = DepthPipeline(_model(request.model, request), transform,
-                                 use_rectified=node.use_rectified, min_depth=node.min_depth,
-                                 max_depth=node.max_depth, dropout_model=_dropout(request))
+        pipeline = DepthPipeline(_model(request.model, request), transform, settings,
+                                 dropout_model=_dropout(request))
         rows, snapshots = evaluate_offline(pipeline, setup)
         extra = {}
     summaries = [summarise(rows, n) for n in setup.lines]
@@ -92,7 +113,7 @@ def run_evaluation(request: EvaluationRequest) -> EvaluationOutcome:
             "ground_truth": "held-out beams (evaluation/heldout.py, lines per evaluation/"
                             "splits.py)" if heldout else display_path(request.gt_dir),
             "scored_on": "KITTI 16-bit encoding of prediction and ground truth",
-            "max_depth_m": node.max_depth,
+            "max_depth_m": settings.max_depth,
             "lidar_to_camera": np.round(transform, 9).tolist(), **extra}
     document = to_json(rows, summaries, meta)
     json_path = request.json_path or request.report / "metrics.json"

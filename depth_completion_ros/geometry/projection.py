@@ -12,6 +12,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from depth_completion_ros.checks import check_points, check_rigid_transform
 from depth_completion_ros.errors import InputError
 from depth_completion_ros.geometry.camera import PinholeCamera
 
@@ -32,24 +33,6 @@ class ProjectedPoints(NamedTuple):
     index: np.ndarray
 
 
-def check_points(points: np.ndarray, name: str = "points") -> np.ndarray:
-    """Return the (N, 3) xyz view of an (N, >=3) cloud, or raise InputError naming the field."""
-    points = np.asarray(points)
-    if points.ndim != 2 or points.shape[1] < 3:
-        raise InputError(f"{name}: expected an (N, >=3) array of x, y, z, got shape {points.shape}")
-    if not np.issubdtype(points.dtype, np.number):
-        raise InputError(f"{name}: expected a numeric array, got dtype {points.dtype}")
-    return points[:, :3]
-
-
-def check_transform(matrix: np.ndarray, name: str = "lidar_to_camera") -> np.ndarray:
-    """Return a finite (4, 4) float64 transform, or raise InputError."""
-    mat = np.asarray(matrix, dtype=np.float64)
-    if mat.shape != (4, 4) or not np.all(np.isfinite(mat)):
-        raise InputError(f"{name}: expected a finite 4x4 matrix, got shape {mat.shape}")
-    return mat
-
-
 def project_points(points: np.ndarray, lidar_to_camera: np.ndarray, camera: PinholeCamera, *,
                    rectified: bool = True, min_depth: float = 0.1) -> ProjectedPoints:
     """Project LiDAR points into the camera image.
@@ -65,7 +48,7 @@ def project_points(points: np.ndarray, lidar_to_camera: np.ndarray, camera: Pinh
         The points inside the image with their pixel, depth and input index.
     """
     xyz = check_points(points)
-    T = check_transform(lidar_to_camera)
+    T = check_rigid_transform(lidar_to_camera)
     M = camera.P @ T if rectified else T[:3]
     cand = _candidates(xyz, M, camera, rectified, min_depth)
     keep = np.flatnonzero(cand)

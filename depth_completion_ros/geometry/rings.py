@@ -1,4 +1,4 @@
-"""Ring (beam) index of LiDAR points and beam subsampling / held-out splits.
+"""Ring (beam) index of LiDAR points (which rings a model gets: :mod:`.beams`).
 
 A cloud that carries a ``ring`` field (PointCloud2 from most drivers) uses it. A KITTI ``.bin``
 scan has none, but it is stored beam after beam, each beam one full turn of the azimuth
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from depth_completion_ros.errors import InputError
-from depth_completion_ros.geometry.projection import check_points
+from depth_completion_ros.checks import check_points
 
 
 #: Margin (radians) before the first point's azimuth at which a new turn (beam) begins.
@@ -66,40 +66,3 @@ def point_rings(points: np.ndarray, ring: np.ndarray | None = None) -> np.ndarra
         raise InputError(f"ring: expected ({n},) non-negative integers, got shape {ring.shape} "
                          f"dtype {ring.dtype}")
     return ring.astype(np.int32)
-
-
-def subsample_rings(rings: np.ndarray, keep_every: int, offset: int = 0) -> np.ndarray:
-    """(N,) bool mask of the points whose ring satisfies ``ring % keep_every == offset``.
-
-    ``keep_every=4`` turns a 64-beam scan into a 16-beam one.
-
-    Raises:
-        InputError: ``keep_every < 1`` or ``offset`` outside ``[0, keep_every)``.
-    """
-    if keep_every < 1 or not 0 <= offset < keep_every:
-        raise InputError(f"keep_every={keep_every}, offset={offset}: need keep_every >= 1 and "
-                         f"0 <= offset < keep_every")
-    return np.asarray(rings) % keep_every == offset
-
-
-def keep_n_rings(rings: np.ndarray, n: int, total: int = 64) -> np.ndarray:
-    """(N,) bool mask keeping ``n`` of ``total`` beams, evenly spread (``round(linspace)``).
-
-    Raises:
-        InputError: ``n`` outside ``[1, total]``.
-    """
-    if not 1 <= n <= total:
-        raise InputError(f"n={n}: must be between 1 and total={total}")
-    kept = np.unique(np.round(np.linspace(0, total - 1, n)).astype(np.int64))
-    return np.isin(rings, kept)
-
-
-def heldout_split(rings: np.ndarray, keep_every: int = 2,
-                  offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Split points into (input, held-out) masks by beam: input = :func:`subsample_rings`.
-
-    Returns:
-        Two complementary (N,) bool masks.
-    """
-    keep = subsample_rings(rings, keep_every, offset)
-    return keep, ~keep

@@ -108,6 +108,9 @@ def list_depth_annotated(velodyne_root: str | Path, annotated_root: str | Path |
                          require_groundtruth: bool = True) -> list[DcSample]:
     """Samples of ``data_depth_velodyne`` (+ ``data_depth_annotated``, + raw images).
 
+    The reader of the supervised KITTI training layout (86k frames), for ``depth-completion
+    train`` (the training issue); not used by the node or the evaluation.
+
     Args:
         velodyne_root: Folder holding ``[<split>/]<drive>/proj_depth/velodyne_raw/<camera>``.
         annotated_root: Same tree for ``groundtruth``; defaults to ``velodyne_root``.

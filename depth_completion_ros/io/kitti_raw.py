@@ -173,8 +173,3 @@ def _find_drive(root: Path, drive: str | None) -> Path:
         raise DataFormatError(f"{root}: expected calib.txt or exactly one KITTI raw drive folder "
                               f"(drive={drive!r}), found {names}")
     return candidates[0]
-
-
-def iter_frames(root: str | Path, *, drive: str | None = None, cam: int = 2) -> Iterator[KittiFrame]:
-    """Iterate the frames of a drive in either layout (see :func:`open_sequence`)."""
-    return iter(open_sequence(root, drive=drive, cam=cam))

@@ -2,7 +2,8 @@
 
 Nothing else in the package tries to import these; the node calls one function here for each job
 and this module dispatches to the ROS package when it is importable, else to the numpy code of
-:mod:`depth_completion_ros.ros.conversions` (the pip-only environment has none of them). Both
+:mod:`depth_completion_ros.decoding` and :mod:`depth_completion_ros.ros.encoding` (the pip-only
+environment has none of them). Both
 paths raise the same InputError for the same bad message: the layout is checked by the shared
 ``check_*_layout`` functions first, and any library exception after that is wrapped.
 
@@ -34,7 +35,8 @@ from typing import Any, Callable
 import numpy as np
 
 from depth_completion_ros.errors import CalibrationError, InputError
-from depth_completion_ros.ros import conversions as conv
+from depth_completion_ros import decoding as conv
+from depth_completion_ros.ros import encoding as enc
 
 
 def _optional(name: str) -> ModuleType | None:
@@ -124,7 +126,7 @@ def _cv_bridge() -> Any:
 def decode_image(msg: Any) -> np.ndarray:
     """sensor_msgs/Image (rgb8, bgr8, rgba8, bgra8, mono8) -> (H, W, 3) uint8 RGB.
 
-    Through cv_bridge when importable, else :func:`conversions.image_to_rgb` (zero-copy view).
+    Through cv_bridge when importable, else :func:`decoding.image_to_rgb` (zero-copy view).
 
     Raises:
         InputError: unsupported encoding, zero size, ``step`` too small, truncated data, or
@@ -147,7 +149,7 @@ def decode_cloud(msg: Any) -> conv.PointCloud:
     """sensor_msgs/PointCloud2 -> finite points (x, y, z; ring / intensity when present).
 
     Through sensor_msgs_py's ``read_points`` when importable and the rows are not padded, else
-    :func:`conversions.cloud_to_points`.
+    :func:`decoding.cloud_to_points`.
 
     Raises:
         InputError: no x / y / z, bad strides, truncated data, an empty cloud, no finite point,
@@ -172,10 +174,10 @@ def decode_cloud(msg: Any) -> conv.PointCloud:
 def encode_image(array: np.ndarray, header: Any, encoding: str) -> Any:
     """(H, W) or (H, W, C) array already in ``encoding`` -> sensor_msgs/Image stamped ``header``.
 
-    Through cv_bridge's ``cv2_to_imgmsg`` when importable, else :func:`conversions.array_to_image`.
+    Through cv_bridge's ``cv2_to_imgmsg`` when importable, else :func:`encoding.array_to_image`.
     """
     if cv_bridge is None:
-        return conv.array_to_image(array, header, encoding)
+        return enc.array_to_image(array, header, encoding)
     msg = _cv_bridge().cv2_to_imgmsg(np.ascontiguousarray(array), encoding=encoding)
     msg.header = header
     return msg
@@ -185,10 +187,10 @@ def encode_cloud(xyz: np.ndarray, header: Any) -> Any:
     """(N, 3) points in metres -> dense unorganised PointCloud2 (float32 x, y, z).
 
     Through sensor_msgs_py's ``create_cloud_xyz32`` when importable (``is_dense`` set true: the
-    points are finite), else :func:`conversions.points_to_cloud`.
+    points are finite), else :func:`encoding.points_to_cloud`.
     """
     if point_cloud2 is None:
-        return conv.points_to_cloud(xyz, header)
+        return enc.points_to_cloud(xyz, header)
     msg = point_cloud2.create_cloud_xyz32(header, np.asarray(xyz, np.float32).reshape(-1, 3))
     msg.is_dense = True
     return msg

@@ -27,6 +27,8 @@ from depth_completion_ros.errors import DepthCompletionError
 from depth_completion_ros.paths import config_dir
 from depth_completion_ros.ros.recorder import TopicRecorder
 from depth_completion_ros.ros.replay import BagPlayer, ReplayStats
+from depth_completion_ros.status import DiagnosticKey as Key
+from depth_completion_ros.status import InputKind
 
 NAMESPACE = "/depth_completion_eval"
 _NODE_MAIN = "import sys; from depth_completion_ros.ros.node import main; sys.exit(main())"
@@ -81,13 +83,13 @@ class FrameAccount:
 def frame_account(live: LiveRun, image_topic: str) -> FrameAccount:
     """The :class:`FrameAccount` of ``live`` from the player's counts and the node's diagnostics."""
     diag = live.diagnostics
-    resets = int(diag.get("input_errors.stamps_backwards", 0))
-    unserved = int(diag.get("frames_unserved", 0))
+    resets = int(diag.get(Key.INPUT_ERRORS.of(InputKind.STAMPS_BACKWARDS), 0))
+    unserved = int(diag.get(Key.FRAMES_UNSERVED, 0))
     # input_errors also counts unserved frames and loop resets, neither a rejected input
-    other = int(diag.get("input_errors", 0)) - unserved - resets
+    other = int(diag.get(Key.INPUT_ERRORS, 0)) - unserved - resets
     return FrameAccount(live.replay.published.get(image_topic, 0),
                         live.counts.get(f"{NAMESPACE}/depth", 0),
-                        int(diag.get("frames_dropped", 0)), unserved, max(other, 0), resets)
+                        int(diag.get(Key.FRAMES_DROPPED, 0)), unserved, max(other, 0), resets)
 
 
 def node_command(topics: BagTopics, parameters: dict[str, object]) -> list[str]:

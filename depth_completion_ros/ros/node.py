@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,18 +23,21 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
+from depth_completion_ros.checks import check_image
+from depth_completion_ros.decoding import stamp_to_seconds
 from depth_completion_ros.errors import (ConfigError, DepthCompletionError, InputError,
                                          ModelError)
 from depth_completion_ros.models.registry import list_models
 from depth_completion_ros.pipeline import DepthPipeline
 from depth_completion_ros.ros import compat
-from depth_completion_ros.ros.conversions import stamp_to_seconds
-from depth_completion_ros.ros.descriptors import descriptor, make_qos
-from depth_completion_ros.ros.diagnostics import NodeStats, to_diagnostic_array
-from depth_completion_ros.ros.inputs import BadInputReport, CameraCache, decode_checked_image
-from depth_completion_ros.ros.model_slot import ModelKey, ModelSlot
+from depth_completion_ros.ros.diagnostics import to_diagnostic_array
 from depth_completion_ros.ros.outputs import OutputPublishers
-from depth_completion_ros.ros.params import PARAMETERS, NodeSettings, check_settings
+from depth_completion_ros.ros.params import (PARAMETERS, NodeSettings, check_parameters,
+                                             check_settings, descriptor, make_qos)
+from depth_completion_ros.runtime.inputs import BadInputReport, CameraCache
+from depth_completion_ros.runtime.model_slot import ModelKey, ModelSet, ModelSlot
+from depth_completion_ros.runtime.stats import NodeStats
+from depth_completion_ros.status import InputKind
 from depth_completion_ros.sync.policy import ImageDrivenSync, SyncConfig, SyncedFrame
 from depth_completion_ros.sync.worker import LatestWorker
 
@@ -44,13 +48,34 @@ POLL_PERIOD_S = 0.02  # resolution of max_wait
 def model_key(settings: NodeSettings) -> ModelKey:
     """The parameters whose change reloads the models."""
     return ModelKey(settings.model, settings.checkpoint, settings.device, settings.precision,
-                    settings.dropout_model)
+                    settings.dropout_model, settings.model_config)
 
 
 def sync_config(settings: NodeSettings) -> SyncConfig:
     """Timing of the sync policy from the parameters."""
-    return SyncConfig(slop=settings.slop, max_wait=settings.max_wait,
-                      lidar_timeout=settings.lidar_timeout)
+    return settings.sync
+
+
+@dataclass(frozen=True)
+class Serving:
+    """What a frame is processed with: settings, models and the pipeline built from both.
+
+    Built whenever the settings or the models change and swapped in as one reference, so a
+    frame never mixes the settings of one moment with the models of another.
+    """
+
+    settings: NodeSettings
+    models: ModelSet
+    pipeline: DepthPipeline
+
+
+def build_serving(settings: NodeSettings, models: ModelSet) -> Serving:
+    """The pipeline of ``settings`` and ``models`` (identity transform when tf2 provides it per
+    frame)."""
+    transform = settings.transform()
+    pipeline = DepthPipeline(models.model, np.eye(4) if transform is None else transform,
+                             settings.pipeline, dropout_model=models.dropout_model)
+    return Serving(settings, models, pipeline)
 
 
 def device_in_use(models: Any, settings: NodeSettings) -> str:
@@ -68,9 +93,9 @@ class DepthCompletionNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("depth_completion_node", **kwargs)
-        defaults = NodeSettings()
+        defaults = NodeSettings().to_parameters()
         for name in PARAMETERS:
-            value = getattr(defaults, name)
+            value = defaults[name]
             self.declare_parameter(name, Parameter.Type.DOUBLE_ARRAY
                                    if name == "lidar_to_camera" else value, descriptor(name))
         self.settings = self._read_settings()
@@ -81,8 +106,10 @@ class DepthCompletionNode(Node):
         self._lock = threading.Lock()
         self._bad_input = BadInputReport(self.stats, self.get_logger(), LOG_EVERY_S)
         self.camera = CameraCache()
+        self._serving_lock = threading.Lock()
         self.models = ModelSlot(on_result=self._on_model_loaded)
-        self.models.load_now(model_key(self.settings))
+        self.serving = build_serving(self.settings,
+                                     self.models.load_now(model_key(self.settings)))
         self.sync: ImageDrivenSync[Any, Any] = ImageDrivenSync(sync_config(self.settings),
                                                                self._now)
         self._tf_lookup = compat.make_tf_lookup(self) if not self.settings.lidar_to_camera \
@@ -132,11 +159,7 @@ class DepthCompletionNode(Node):
         """On-set callback: reject a change with its reason (unknown model, bad range ...)."""
         values = self._values()
         values.update({p.name: p.value for p in params})
-        try:
-            reason = check_settings(NodeSettings.from_mapping(values),
-                                    [m.name for m in list_models()])
-        except (ConfigError, TypeError, ValueError) as err:
-            reason = str(err)
+        reason = check_parameters(values, [m.name for m in list_models()])
         return SetParametersResult(successful=reason is None, reason=reason or "")
 
     def _apply(self, params: list[Parameter]) -> None:
@@ -145,10 +168,20 @@ class DepthCompletionNode(Node):
         with self._lock:
             if sync_config(self.settings) != self.sync.config:
                 self.sync = ImageDrivenSync(sync_config(self.settings), self._now)
+        self._rebuild_serving()
         self.models.request(model_key(self.settings))
+
+    def _rebuild_serving(self) -> None:
+        """Swap in the pipeline of the current settings and the serving models (one reference;
+        a frame in flight finishes on what it started with)."""
+        with self._serving_lock:
+            models = self.models.current
+            if models is not None:
+                self.serving = build_serving(self.settings, models)
 
     def _on_model_loaded(self, key: ModelKey, err: Exception | None) -> None:
         if err is None:
+            self._rebuild_serving()
             self.get_logger().info(f"model {key.model!r} loaded and serving")
         else:
             self.get_logger().error(f"loading model {key.model!r} failed, the previous model "
@@ -160,20 +193,23 @@ class DepthCompletionNode(Node):
         try:
             self.camera.update(msg)
         except InputError as err:
-            self._bad_input("camera_info", err)
+            self._bad_input(InputKind.CAMERA_INFO, err)
 
     def _on_unpaired_image(self, msg: Image) -> None:
         """message_filters pairing: an image found no camera_info with its exact stamp."""
-        self._bad_input("camera_info", InputError(
+        self._bad_input(InputKind.CAMERA_INFO, InputError(
             f"image at {stamp_to_seconds(msg.header.stamp):.6f} s: no camera_info with the same "
             "stamp (image and camera_info are paired by exact stamp)"))
 
     def _on_image(self, msg: Image) -> None:
         """Decode (zero-copy without cv_bridge) and check against camera_info, then pair."""
         try:
-            rgb = decode_checked_image(msg, self.camera.camera_or_none())
+            rgb = compat.decode_image(msg)
+            camera = self.camera.camera_or_none()
+            if camera is not None:
+                check_image(rgb, "Image", (camera.width, camera.height))
         except InputError as err:
-            self._bad_input("image", err)
+            self._bad_input(InputKind.IMAGE, err)
             return
         self._offer("image", msg, (msg, rgb, time.monotonic()))
 
@@ -181,7 +217,7 @@ class DepthCompletionNode(Node):
         try:
             cloud = compat.decode_cloud(msg)
         except InputError as err:
-            self._bad_input("points", err)
+            self._bad_input(InputKind.POINTS, err)
             return
         self._offer("points", msg, (cloud.xyz, msg.header.frame_id))
 
@@ -199,7 +235,7 @@ class DepthCompletionNode(Node):
             frames = add(stamp_to_seconds(msg.header.stamp), payload)
             reset = self.sync.resets != resets
         if reset:
-            self._bad_input("stamps_backwards", InputError(
+            self._bad_input(InputKind.STAMPS_BACKWARDS, InputError(
                 f"{topic} stamps went backwards (bag loop?): cloud buffer reset"))
         for frame in frames:
             self.worker.submit(frame)
@@ -207,46 +243,42 @@ class DepthCompletionNode(Node):
     # --- worker thread -----------------------------------------------------------------------
     def _process(self, frame: SyncedFrame[Any, Any]) -> None:
         msg, rgb, arrival = frame.image
-        settings, models = self.settings, self.models.current
+        serving = self.serving  # one read: settings, models and pipeline of one moment
         try:
             info, camera = self.camera.current()
         except InputError as err:
-            self._bad_input("camera_info", err)
+            self._bad_input(InputKind.CAMERA_INFO, err)
             return
         try:
-            points, transform = self._points_and_transform(frame, msg, settings)
-            pipeline = DepthPipeline(models.model, transform, use_rectified=settings.use_rectified,
-                                     min_depth=settings.min_depth, max_depth=settings.max_depth,
-                                     dropout_model=models.dropout_model)
-            result = pipeline.process(rgb, camera, points)
+            points, transform = self._points_and_transform(frame, msg, serving.settings)
+            result = serving.pipeline.process(rgb, camera, points, transform)
         except ModelError as err:
             self.stats.record_unserved(str(err))
-            self._bad_input("unserved", err)
+            self._bad_input(InputKind.UNSERVED, err)
             return
         except DepthCompletionError as err:
-            self._bad_input("image", err)
+            self._bad_input(InputKind.IMAGE, err)
             return
-        self.outputs.publish(result, msg.header, info,
-                             camera.intrinsics(rectified=settings.use_rectified), settings)
+        self.outputs.publish(result, msg.header, info, camera.intrinsics(
+            rectified=serving.settings.pipeline.use_rectified), serving.settings)
         self.stats.record_frame(time.monotonic(), result.mode, result.model_name,
                                 1e3 * (time.monotonic() - arrival), result.points_in_view,
                                 result.density)
 
     def _points_and_transform(self, frame: SyncedFrame[Any, Any], image: Image,
-                              settings: NodeSettings) -> tuple[np.ndarray | None, np.ndarray]:
-        """Paired points (or None) and the LiDAR -> camera transform (parameter, else tf2)."""
-        transform = settings.transform()
-        if frame.cloud is None:
-            return None, np.eye(4) if transform is None else transform
+                              settings: NodeSettings
+                              ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Paired points (or None) and the frame's LiDAR -> camera transform: None = the
+        pipeline's own (the parameter), else looked up in tf2 at the image stamp."""
+        if frame.cloud is None or settings.lidar_to_camera:
+            return (None if frame.cloud is None else frame.cloud[0]), None
         xyz, cloud_frame = frame.cloud
-        if transform is None:
-            if self._tf_lookup is None:
-                raise InputError("lidar_to_camera is unset and tf2_ros is not importable")
-            transform = self._tf_lookup(image.header.frame_id, cloud_frame, image.header.stamp)
-        return xyz, transform
+        if self._tf_lookup is None:
+            raise InputError("lidar_to_camera is unset and tf2_ros is not importable")
+        return xyz, self._tf_lookup(image.header.frame_id, cloud_frame, image.header.stamp)
 
     def _frame_failed(self, frame: SyncedFrame[Any, Any], err: BaseException) -> None:
-        self.stats.record_error("internal", repr(err))
+        self.stats.record_error(InputKind.INTERNAL, repr(err))
         self.get_logger().error(f"frame failed unexpectedly: {err!r}")
 
     def _publish_diagnostics(self) -> None:

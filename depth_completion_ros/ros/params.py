@@ -1,40 +1,53 @@
-"""The node's parameters: one typed, frozen settings object, their ROS descriptions and checks.
+"""The node's parameters: one typed, frozen settings object, their ROS descriptors and checks.
 
-The table :data:`PARAMETERS` is the single place that names each parameter, its default, range and
-description; :class:`NodeSettings` mirrors it with types. :func:`check_settings` is pure (no ROS)
-and returns the reason a combination is invalid, which the node's on-set callback hands back.
+The table :data:`PARAMETERS` is the single place that names each parameter, its range and
+description; :class:`NodeSettings` holds the typed values and their defaults. The pipeline part
+(projection path, depth range, sync timing) is the core's
+:class:`~depth_completion_ros.settings.PipelineSettings`, composed here, so offline evaluation
+uses the same defaults without borrowing node settings. :func:`check_settings` returns the reason
+a combination is invalid, which the node's on-set callback hands back; :func:`descriptor` and
+:func:`make_qos` give the ROS forms.
 """
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
-from depth_completion_ros.errors import ConfigError
-from depth_completion_ros.models.registry import DEVICES, PRECISIONS
+from depth_completion_ros.checks import check_rigid_transform
+from depth_completion_ros.devices import Device, Precision
+from depth_completion_ros.errors import ConfigError, DepthCompletionError, InputError
+from depth_completion_ros.models.model_config import resolve_model_config
+from depth_completion_ros.settings import PipelineSettings
+from depth_completion_ros.sync.policy import SyncConfig
 
 QOS_CHOICES = ("sensor_data", "reliable", "best_effort")
+#: flat parameter names of :class:`PipelineSettings` fields, and of its ``sync`` fields
+PIPELINE_FIELDS = ("use_rectified", "min_depth", "max_depth")
+SYNC_FIELDS = ("slop", "max_wait", "lidar_timeout")
 
 
 @dataclass(frozen=True)
 class NodeSettings:
-    """All node parameters, typed (defaults live here only). Depths in metres, times in seconds."""
+    """All node parameters, typed (defaults live here and in PipelineSettings only).
+
+    Depths in metres, times in seconds. ``pipeline`` holds the parameters ``use_rectified``,
+    ``min_depth``, ``max_depth``, ``slop``, ``max_wait`` and ``lidar_timeout``.
+    """
 
     model: str = "classical"
     checkpoint: str = ""
-    device: str = "auto"
-    precision: str = "fp32"
+    device: str = Device.AUTO.value
+    precision: str = Precision.FP32.value
     dropout_model: str = ""
-    min_depth: float = 0.1
-    max_depth: float = 80.0
-    slop: float = 0.05
-    max_wait: float = 0.1
-    lidar_timeout: float = 0.5
+    model_config: str = ""
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     lidar_to_camera: tuple[float, ...] = ()
-    use_rectified: bool = True
     publish_depth_mm: bool = False
     publish_sparse_depth: bool = True
     publish_depth_color: bool = True
@@ -47,20 +60,45 @@ class NodeSettings:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> NodeSettings:
-        """Build from name -> value (ROS parameters); unknown names raise ConfigError."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
+        """Build from flat parameter name -> value; None values keep the default.
+
+        Raises:
+            ConfigError: an unknown parameter name.
+            InputError: an invalid depth range. ConfigError: invalid sync timing.
+        """
+        unknown = sorted(set(values) - set(PARAMETERS))
         if unknown:
-            raise ConfigError(f"node parameters: unknown {unknown}; valid: {sorted(names)}")
-        clean = {k: tuple(float(x) for x in v) if k == "lidar_to_camera" else v
-                 for k, v in values.items() if v is not None}
-        return dataclasses.replace(cls(), **clean)
+            raise ConfigError(f"node parameters: unknown {unknown}; valid: {sorted(PARAMETERS)}")
+        given = {k: v for k, v in values.items() if v is not None}
+        if "lidar_to_camera" in given:
+            given["lidar_to_camera"] = tuple(float(x) for x in given["lidar_to_camera"])
+        default = PipelineSettings()
+        sync = dataclasses.replace(default.sync, **{k: given.pop(k) for k in SYNC_FIELDS
+                                                    if k in given})
+        pipeline = dataclasses.replace(default, sync=sync, **{
+            k: given.pop(k) for k in PIPELINE_FIELDS if k in given})
+        return dataclasses.replace(cls(), pipeline=pipeline, **given)
+
+    def to_parameters(self) -> dict[str, Any]:
+        """Flat parameter name -> value of every parameter (the inverse of
+        :meth:`from_mapping`), e.g. to start a node with these settings."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if f.name != "pipeline"}
+        values.update({k: getattr(self.pipeline, k) for k in PIPELINE_FIELDS})
+        values.update({k: getattr(self.pipeline.sync, k) for k in SYNC_FIELDS})
+        values["lidar_to_camera"] = list(self.lidar_to_camera)
+        return values
+
+    @property
+    def sync(self) -> SyncConfig:
+        """Timing of the sync policy."""
+        return self.pipeline.sync
 
     def transform(self) -> np.ndarray | None:
         """``lidar_to_camera`` as (4, 4) float64, or None when unset (then tf2 is asked)."""
         if not self.lidar_to_camera:
             return None
-        return np.asarray(self.lidar_to_camera, dtype=np.float64).reshape(4, 4)
+        return check_rigid_transform(self.lidar_to_camera)
 
 
 #: name -> (description, (min, max) for numbers or the allowed strings, read-only at run time)
@@ -69,11 +107,14 @@ PARAMETERS: dict[str, tuple[str, tuple[Any, ...] | None, bool]] = {
               False),
     "checkpoint": ("weights file; empty = the model's default; swapped in the background", None,
                    False),
-    "device": ("auto, cpu or cuda; changing it reloads the model", DEVICES, False),
-    "precision": ("fp32, fp16 or bf16 (half precision only on CUDA)", PRECISIONS, False),
+    "device": ("auto, cpu or cuda; changing it reloads the model", Device.choices(), False),
+    "precision": ("fp32, fp16 or bf16 (half precision only on CUDA)", Precision.choices(),
+                  False),
     "dropout_model": ("RGB-only model for LiDAR dropout when the active model needs LiDAR; "
                       "empty = none (frames without LiDAR are then skipped and counted)", None,
                       False),
+    "model_config": ("model preset file (YAML: model, config) setting the active model's config "
+                     "fields; empty = the model's defaults; reloads the model", None, False),
     "min_depth": ("metres; nearer LiDAR points and outputs are dropped / NaN", (0.0, 10.0), False),
     "max_depth": ("metres; farther LiDAR points and outputs are dropped / NaN", (1.0, 1000.0),
                   False),
@@ -101,10 +142,10 @@ PARAMETERS: dict[str, tuple[str, tuple[Any, ...] | None, bool]] = {
 }
 
 
-def _check_ranges(settings: NodeSettings) -> str | None:
+def _check_ranges(values: Mapping[str, Any]) -> str | None:
     """Reason why a value is outside its declared range or choices, or None."""
     for name, (_, allowed, _) in PARAMETERS.items():
-        value = getattr(settings, name)
+        value = values[name]
         if allowed is None:
             continue
         if isinstance(allowed[0], str):
@@ -118,10 +159,11 @@ def _check_ranges(settings: NodeSettings) -> str | None:
 def check_settings(settings: NodeSettings, known_models: list[str]) -> str | None:
     """The reason ``settings`` are invalid, or None when they are fine.
 
-    Checks ranges, that the models are registered, that a given checkpoint file exists, the depth
-    and colour ranges, and that ``lidar_to_camera`` is 16 finite numbers with last row 0 0 0 1.
+    Checks ranges, that the models are registered, that a given checkpoint file exists, the
+    colour range, and that ``lidar_to_camera`` (when set) is a rigid transform (the depth range
+    and sync timing are checked when the settings are built).
     """
-    reason = _check_ranges(settings)
+    reason = _check_ranges(settings.to_parameters())
     if reason:
         return reason
     for name in ("model", "dropout_model"):
@@ -130,20 +172,55 @@ def check_settings(settings: NodeSettings, known_models: list[str]) -> str | Non
             return f"{name}: unknown model {value!r}; registered models: {', '.join(known_models)}"
     if settings.checkpoint and not Path(settings.checkpoint).expanduser().is_file():
         return f"checkpoint: file {settings.checkpoint!r} does not exist"
-    if settings.min_depth >= settings.max_depth:
-        return f"min_depth {settings.min_depth} must be below max_depth {settings.max_depth}"
+    if settings.model_config:
+        try:
+            resolve_model_config(settings.model, settings.model_config, {})
+        except DepthCompletionError as err:
+            return f"model_config: {err}"
     if settings.color_min_depth >= settings.color_max_depth:
         return (f"color_min_depth {settings.color_min_depth} must be below color_max_depth "
                 f"{settings.color_max_depth}")
-    return _check_transform(settings.lidar_to_camera)
-
-
-def _check_transform(values: tuple[float, ...]) -> str | None:
-    if not values:
-        return None
-    m = np.asarray(values, dtype=np.float64)
-    if m.size != 16 or not np.isfinite(m).all():
-        return f"lidar_to_camera: expected 16 finite numbers, got {len(values)}: {list(values)}"
-    if not np.allclose(m[12:], [0, 0, 0, 1]):
-        return f"lidar_to_camera: last row must be 0 0 0 1, got {m[12:].tolist()}"
+    try:
+        settings.transform()
+    except InputError as err:
+        return str(err)
     return None
+
+
+def check_parameters(values: Mapping[str, Any], known_models: list[str]) -> str | None:
+    """The reason flat parameter values (name -> value) are invalid, or None.
+
+    :meth:`NodeSettings.from_mapping` (unknown names, depth range, sync timing) then
+    :func:`check_settings`; the node's on-set callback returns this reason.
+    """
+    try:
+        settings = NodeSettings.from_mapping(values)
+    except (ConfigError, InputError, TypeError, ValueError) as err:
+        return str(err)
+    return check_settings(settings, known_models)
+
+
+def make_qos(kind: str, depth: int) -> QoSProfile:
+    """QoS named by a parameter: sensor_data (best effort, volatile), reliable or best_effort."""
+    if kind == "sensor_data":
+        qos = QoSProfile(depth=depth)
+        qos.reliability, qos.durability = (qos_profile_sensor_data.reliability,
+                                           qos_profile_sensor_data.durability)
+        return qos
+    reliability = ReliabilityPolicy.RELIABLE if kind == "reliable" else \
+        ReliabilityPolicy.BEST_EFFORT
+    return QoSProfile(depth=depth, reliability=reliability)
+
+
+def descriptor(name: str) -> ParameterDescriptor:
+    """ParameterDescriptor of a :data:`PARAMETERS` entry: description, range or choices."""
+    description, allowed, read_only = PARAMETERS[name]
+    desc = ParameterDescriptor(name=name, description=description, read_only=read_only)
+    if allowed and isinstance(allowed[0], str):
+        desc.additional_constraints = f"one of {list(allowed)}"
+    elif allowed and isinstance(allowed[0], int) and isinstance(allowed[1], int):
+        desc.integer_range = [IntegerRange(from_value=allowed[0], to_value=allowed[1], step=1)]
+    elif allowed:
+        desc.floating_point_range = [FloatingPointRange(from_value=float(allowed[0]),
+                                                        to_value=float(allowed[1]), step=0.0)]
+    return desc

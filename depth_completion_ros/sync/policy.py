@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
 from depth_completion_ros.errors import ConfigError
+from depth_completion_ros.status import Pairing
 
 ImageT = TypeVar("ImageT")
 CloudT = TypeVar("CloudT")
 
-MATCHED, LIDAR_TIMEOUT, UNMATCHED = "matched", "lidar_timeout", "unmatched"
+MATCHED, LIDAR_TIMEOUT, UNMATCHED = Pairing.MATCHED, Pairing.LIDAR_TIMEOUT, Pairing.UNMATCHED
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class SyncedFrame(Generic[ImageT, CloudT]):
     image_stamp: float
     cloud: CloudT | None
     cloud_stamp: float | None
-    reason: str
+    reason: Pairing
 
 
 class ImageDrivenSync(Generic[ImageT, CloudT]):
@@ -171,7 +172,7 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
         return self._emit(match, MATCHED)
 
     def _emit(self, match: tuple[float, CloudT] | None,
-              reason: str) -> SyncedFrame[ImageT, CloudT]:
+              reason: Pairing) -> SyncedFrame[ImageT, CloudT]:
         stamp, _, image = self._waiting  # type: ignore[misc]
         self._waiting = None
         if match is None:

@@ -15,7 +15,7 @@ from depth_completion_ros.bag.topics import STAMPS_KEY, camera_frame, kitti_topi
 from depth_completion_ros.errors import InputError
 from depth_completion_ros.geometry.rings import estimate_rings
 from depth_completion_ros.io.kitti_raw import open_sequence, read_timestamps
-from depth_completion_ros.ros.conversions import camera_info_fields, cloud_to_points, image_to_rgb
+from depth_completion_ros.decoding import camera_info_fields, cloud_to_points, image_to_rgb
 
 TOPICS = kitti_topics(2)
 

@@ -5,14 +5,15 @@ import numpy as np
 import pytest
 
 from depth_completion_ros.errors import InputError
-from depth_completion_ros.evaluation.heldout import (
-    bottom_centre_crop, drop_occluded, iter_drive, prepare_frame)
+from depth_completion_ros.evaluation.heldout import drop_occluded, iter_drive, prepare_frame
+from depth_completion_ros.geometry.crop import KITTI_CROP
 
 
 def test_bottom_centre_crop_of_kitti_image():
-    assert bottom_centre_crop(375, 1242) == (13, 23, 1216, 352)
-    with pytest.raises(InputError, match="smaller"):
-        bottom_centre_crop(300, 1242)
+    assert KITTI_CROP.box(375, 1242) == (13, 23, 1216, 352)
+    with pytest.raises(InputError, match="at least 1216x352"):
+        KITTI_CROP.box(300, 1242)
+    assert KITTI_CROP.box(300, 1000, clamp=True) == (0, 0, 1000, 300)
 
 
 def test_drop_occluded_hand_case():

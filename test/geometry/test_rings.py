@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from depth_completion_ros.errors import InputError
-from depth_completion_ros.geometry.rings import (estimate_rings, heldout_split, keep_n_rings,
-                                                 point_rings, subsample_rings)
+from depth_completion_ros.geometry.rings import estimate_rings, point_rings
 from depth_completion_ros.io.kitti_raw import open_sequence
 
 
@@ -69,23 +68,3 @@ def test_point_rings_prefers_the_field() -> None:
     np.testing.assert_array_equal(point_rings(pts), np.repeat([0, 1], 10))
     with pytest.raises(InputError, match="ring"):
         point_rings(pts, np.zeros(19, int))
-
-
-def test_subsample_and_heldout_masks() -> None:
-    rings = np.arange(64)
-    assert np.flatnonzero(subsample_rings(rings, 4)).tolist() == list(range(0, 64, 4))
-    keep, held = heldout_split(rings, keep_every=2, offset=1)
-    assert np.flatnonzero(keep).tolist() == list(range(1, 64, 2))
-    np.testing.assert_array_equal(held, ~keep)
-    assert np.flatnonzero(keep_n_rings(rings, 16)).size == 16
-    assert np.flatnonzero(keep_n_rings(rings, 2)).tolist() == [0, 63]
-
-
-@pytest.mark.parametrize("call", [
-    lambda: subsample_rings(np.arange(4), 0),
-    lambda: subsample_rings(np.arange(4), 2, offset=2),
-    lambda: keep_n_rings(np.arange(4), 65),
-])
-def test_bad_subsampling_arguments(call) -> None:
-    with pytest.raises(InputError):
-        call()

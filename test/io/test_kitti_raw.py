@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from depth_completion_ros.errors import DataFormatError
-from depth_completion_ros.io.kitti_raw import (iter_frames, open_sequence, read_rgb,
+from depth_completion_ros.io.kitti_raw import (open_sequence, read_rgb,
                                                read_timestamps, read_velodyne_bin)
 
 
 def test_flat_layout_frames(sample_dir: Path) -> None:
-    frames = list(iter_frames(sample_dir))
+    frames = list(open_sequence(sample_dir))
     assert [f.index for f in frames] == [0, 1, 2, 3]
     f = frames[0]
     assert f.image.shape == (375, 1242, 3) and f.image.dtype == np.uint8
@@ -51,7 +51,7 @@ def make_official(tmp_path: Path, sample_dir: Path) -> Path:
 
 
 def test_official_layout_written_to_tmp(tmp_path: Path, sample_dir: Path) -> None:
-    frames = list(iter_frames(make_official(tmp_path, sample_dir)))
+    frames = list(open_sequence(make_official(tmp_path, sample_dir)))
     assert len(frames) == 2
     assert frames[0].image_stamp_ns == 1317042145_594360375
     assert frames[1].lidar_stamp_ns == 1317042145_600000000

@@ -114,7 +114,7 @@ class Harness:
              image: Any = None, info: Any = None, points: Any = None) -> None:
         """Publish camera_info, the cloud (unless ``cloud`` is False) and the image of a frame;
         ``image`` / ``info`` / ``points`` replace the sample's messages (bad-input tests)."""
-        from depth_completion_ros.ros.conversions import array_to_image
+        from depth_completion_ros.ros.encoding import array_to_image
         i = index % len(frames.rgb)
         self.pub["camera_info"].publish(info or camera_info_msg(frames, stamp))
         if cloud:

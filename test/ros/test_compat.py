@@ -17,7 +17,8 @@ from depth_completion_ros.errors import InputError
 from depth_completion_ros.models.registry import get_model
 from depth_completion_ros.pipeline import DepthPipeline
 from depth_completion_ros.ros import compat
-from depth_completion_ros.ros import conversions as conv
+from depth_completion_ros import decoding as conv
+from depth_completion_ros.ros import encoding as enc
 
 
 class CvBridgeError(TypeError):
@@ -38,7 +39,7 @@ def make_cv_bridge(calls: list[tuple[str, str]], fail: bool = False) -> SimpleNa
         def cv2_to_imgmsg(self, array: np.ndarray, encoding: str = "passthrough") -> Any:
             from std_msgs.msg import Header
             calls.append(("cv2_to_imgmsg", encoding))
-            return conv.array_to_image(array, Header(), encoding)
+            return enc.array_to_image(array, Header(), encoding)
 
     return SimpleNamespace(CvBridge=CvBridge, CvBridgeError=CvBridgeError)
 
@@ -63,7 +64,7 @@ def make_point_cloud2(calls: list[tuple[str, Any]], fail: bool = False) -> Simpl
 
     def create_cloud_xyz32(header: Any, points: Any) -> Any:
         calls.append(("create_cloud_xyz32", len(points)))
-        msg = conv.points_to_cloud(np.asarray(points), header)
+        msg = enc.points_to_cloud(np.asarray(points), header)
         msg.is_dense = False  # as sensor_msgs_py's create_cloud sets it
         return msg
 
@@ -256,8 +257,7 @@ def test_node_serves_the_same_depth_through_the_library_paths(harness, frames, f
     assert [c[0] for c in fakes.pc2] == ["read_points", "create_cloud_xyz32"]
     camera = conv.camera_info_to_camera(msgs.camera_info(frames, 7.0))
     s = h.node.settings
-    pipeline = DepthPipeline(get_model(s.model), s.transform(), min_depth=s.min_depth,
-                             max_depth=s.max_depth)
+    pipeline = DepthPipeline(get_model(s.model), s.transform(), s.pipeline)
     expected = pipeline.process(frames.rgb[0], camera, frames.scans[0][:, :3]).depth
     np.testing.assert_array_equal(depth, expected)  # same as the numpy path, bit for bit
     assert h.last("points_dense").width == np.isfinite(expected).sum()

@@ -44,7 +44,7 @@ def test_every_registered_model_has_a_node_preset(name):
 def test_node_presets_hold_only_what_differs_from_the_defaults(name):
     """Besides ``model`` (the preset's name), every key is a node parameter off its default."""
     values = _params(CONFIG_DIR / f"{name}.yaml")
-    defaults = {f.name: f.default for f in dataclasses.fields(NodeSettings)}
+    defaults = NodeSettings().to_parameters()
     assert set(values) <= set(defaults), sorted(set(values) - set(defaults))
     at_default = sorted(k for k, v in values.items() if k != "model" and v == defaults[k])
     assert not at_default, f"{name}.yaml lists parameters at their default: {at_default}"
@@ -55,7 +55,7 @@ def test_presets_are_valid_and_typed(path):
     values = _params(path)
     settings = NodeSettings.from_mapping(values)  # unknown keys raise
     assert check_settings(settings, MODEL_NAMES) is None
-    defaults = {f.name: f.default for f in dataclasses.fields(NodeSettings)}
+    defaults = NodeSettings().to_parameters()
     for key, value in values.items():
         if key != "lidar_to_camera":  # ROS parameters are strictly typed: 80 is not 80.0
             assert type(value) is type(defaults[key]), (path.name, key, value)

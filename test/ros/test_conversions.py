@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from depth_completion_ros.errors import InputError
-from depth_completion_ros.ros import conversions as conv
+from depth_completion_ros import decoding as conv
+from depth_completion_ros.ros import encoding
 
 RGB = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)  # (H=2, W=3) hand-made pixels
 
@@ -148,12 +149,12 @@ def test_real_messages_round_trip():
     from std_msgs.msg import Header
     header = Header(frame_id="cam")
     depth = np.array([[1.5, np.nan], [80.25, 0.001]], np.float32)
-    msg = conv.depth_to_image(depth, header)
+    msg = encoding.array_to_image(depth, header, "32FC1")
     assert (msg.encoding, msg.step, msg.header.frame_id) == ("32FC1", 8, "cam")
     np.testing.assert_array_equal(np.frombuffer(msg.data, np.float32).reshape(2, 2), depth)
-    mm = conv.depth_to_mm_image(depth, header)
+    mm = encoding.array_to_image(conv.depth_to_mm(depth), header, "16UC1")
     np.testing.assert_array_equal(np.frombuffer(mm.data, np.uint16), [1500, 0, 65535, 1])
-    cloud = conv.points_to_cloud(XYZ, header)
+    cloud = encoding.points_to_cloud(XYZ, header)
     np.testing.assert_array_equal(conv.cloud_to_points(cloud).xyz, XYZ)
-    image = conv.array_to_image(RGB, header, "rgb8")
+    image = encoding.array_to_image(RGB, header, "rgb8")
     np.testing.assert_array_equal(conv.image_to_rgb(image), RGB)

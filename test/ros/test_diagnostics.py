@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from depth_completion_ros.ros.diagnostics import (OK, WARN, NodeStats, snapshot_fields,
-                                                   to_diagnostic_array)
+from depth_completion_ros.ros.diagnostics import to_diagnostic_array
+from depth_completion_ros.runtime.stats import OK, WARN, NodeStats, snapshot_fields
 
 
 def _stats() -> NodeStats:

@@ -55,7 +55,7 @@ def test_raw_path_puts_depth_where_opencv_projects_the_points(harness, frames, m
     info.d = D_RAW
     _, sparse = _frame(h, frames, msgs, 4.0, info=info)
     expected = _expected_raw_sparse(frames, h.node.settings.transform(), frames.K, D_RAW,
-                                    h.node.settings.max_depth)
+                                    h.node.settings.pipeline.max_depth)
     _, undistorted = _frame(h, frames, msgs, 5.0)  # same node, D = 0 again
     hit = expected > 0
     assert hit.sum() > 14_000

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from depth_completion_ros.ros.conversions import array_to_image
+from depth_completion_ros.ros.encoding import array_to_image
 
 
 def _served_after(h, frames, stamp, kind, **bad):

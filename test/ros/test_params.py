@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from depth_completion_ros.errors import ConfigError
-from depth_completion_ros.ros.params import PARAMETERS, NodeSettings, check_settings
+from depth_completion_ros.ros.params import (PARAMETERS, NodeSettings, check_parameters,
+                                             check_settings)
 
 MODELS = ["classical", "nearest"]
 
 
 def test_every_setting_is_declared_with_a_description():
-    assert set(PARAMETERS) == {f.name for f in dataclasses.fields(NodeSettings)}
+    assert set(PARAMETERS) == set(NodeSettings().to_parameters())
     assert all(len(desc) > 10 for desc, _, _ in PARAMETERS.values())
 
 
@@ -31,15 +32,22 @@ def test_from_mapping_rejects_unknown_keys_and_reads_the_transform():
     ({"dropout_model": "bar"}, "dropout_model: unknown model 'bar'"),
     ({"device": "tpu"}, "device: 'tpu' is not one of"),
     ({"slop": 2.0}, "slop: 2.0 is outside [0.0, 1.0]"),
-    ({"min_depth": 5.0, "max_depth": 4.0}, "min_depth 5.0 must be below max_depth 4.0"),
+    ({"min_depth": 5.0, "max_depth": 4.0},
+     "depth range: expected 0 <= min_depth < max_depth (finite metres), got [5.0, 4.0]"),
     ({"color_min_depth": 9.0, "color_max_depth": 1.0}, "color_min_depth 9.0 must be below"),
     ({"checkpoint": "no/such/file.pt"}, "checkpoint: file 'no/such/file.pt' does not exist"),
-    ({"lidar_to_camera": (1.0, 2.0)}, "lidar_to_camera: expected 16 finite numbers, got 2"),
-    ({"lidar_to_camera": tuple([1.0] * 16)}, "lidar_to_camera: last row must be 0 0 0 1"),
+    ({"lidar_to_camera": (1.0, 2.0)},
+     "lidar_to_camera: expected 16 numbers (a 4x4 rigid transform), got shape (2,)"),
+    ({"lidar_to_camera": tuple([1.0] * 16)},
+     "lidar_to_camera: expected last row [0, 0, 0, 1], got [1.0, 1.0, 1.0, 1.0]"),
+    ({"lidar_to_camera": tuple(np.diag([2.0, 1, 1, 1]).reshape(-1))},
+     "lidar_to_camera: expected a rotation in the upper-left 3x3"),
+    ({"modle": "x"}, "node parameters: unknown ['modle']"),
     ({"input_qos": "fast"}, "input_qos: 'fast' is not one of"),
 ])
 def test_invalid_settings_give_a_reason(change, reason):
-    got = check_settings(dataclasses.replace(NodeSettings(model="classical"), **change), MODELS)
+    values = {**NodeSettings(model="classical").to_parameters(), **change}
+    got = check_parameters(values, MODELS)
     assert got is not None and got.startswith(reason), got
 
 

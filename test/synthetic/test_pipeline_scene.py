@@ -9,7 +9,8 @@ import pytest
 
 from depth_completion_ros.models.registry import get_model, list_models
 from depth_completion_ros.pipeline import DepthPipeline
-from depth_completion_ros.ros.conversions import cloud_to_points, image_to_rgb
+from depth_completion_ros.decoding import cloud_to_points, image_to_rgb
+from depth_completion_ros.settings import PipelineSettings
 
 MODELS = [entry.name for entry in list_models()]
 
@@ -20,7 +21,8 @@ def run(scene, model: str, beams: str = "VLP16", config: dict | None = None,
     dist = () if rectified else (-0.25, 0.07, 0.001, -0.0015, 0.0)
     camera = scene.make_camera(640, 480, f=450.0, distortion=dist)
     T = scene.lidar_to_camera()
-    pipe = DepthPipeline(get_model(model, config, device="cpu"), T, use_rectified=rectified)
+    pipe = DepthPipeline(get_model(model, config, device="cpu"), T,
+                         PipelineSettings(use_rectified=rectified, max_depth=120.0))
     rgb = np.full((480, 640, 3), 128, np.uint8)
     result = pipe.process(rgb, camera, scene.spin_scan(getattr(scene, beams)).points)
     gt, label = scene.gt_depth(camera, T, rectified)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from rosbags.rosbag2 import Writer
 
 from depth_completion_ros.bag.messages import TYPESTORE, point_cloud, stamp_to_ns
@@ -33,8 +34,12 @@ from depth_completion_ros.evaluation.offline import EvaluationSetup, Snapshot, _
     make_target
 from depth_completion_ros.evaluation.results import FrameRow
 from depth_completion_ros.evaluation.scoring import frame_rings
-from depth_completion_ros.evaluation.splits import input_mask
-from depth_completion_ros.ros.conversions import cloud_to_points
+from depth_completion_ros.geometry.beams import input_mask
+from depth_completion_ros.decoding import cloud_to_points
+from depth_completion_ros.ros.live import NAMESPACE, frame_account, run_live
+from depth_completion_ros.ros.params import NodeSettings
+from depth_completion_ros.settings import PipelineSettings
+from depth_completion_ros.status import DiagnosticKey, FrameStatus
 
 
 def float_image(msg: Any) -> np.ndarray:
@@ -89,17 +94,11 @@ def evaluate_online(request: Any, setup: EvaluationSetup, transform: np.ndarray
         (rows, snapshots, extra): rows of the scored pass in bag order, figure snapshots, and
         ``{"node": table}`` with the frame account, latency and memory of the node.
     """
-    from depth_completion_ros.ros.live import NAMESPACE, frame_account, run_live
-
     lines = setup.lines[0]
-    parameters = {"model": request.model, "lidar_to_camera": transform.reshape(-1).tolist(),
-                  "publish_depth_color": False, "publish_sparse_depth": False,
-                  "input_qos": "reliable"}  # like ros2 bag play: no transport loss to score
-    if request.dropout_model:
-        parameters["dropout_model"] = request.dropout_model
     with tempfile.TemporaryDirectory() as tmp:
         bag = Path(tmp) / "input"
         write_input_bag(setup.bag, bag, setup, lines)
+        parameters = node_parameters(request, transform, setup.pipeline, Path(tmp))
         live = run_live(bag, setup.topics, parameters,
                         ReplayOptions(rate=request.rate, max_loops=2 if request.warm_up else 1))
     scored = [m for m in live.outputs if m.log_time_ns >= live.replay.pass_started_ns[-1]]
@@ -115,10 +114,39 @@ def evaluate_online(request: Any, setup: EvaluationSetup, transform: np.ndarray
             "images sent": account.sent, "depth published": account.published,
             "dropped by design": account.dropped, "unserved": account.unserved,
             "rejected inputs": account.other_input_errors, "unaccounted": account.unaccounted,
-            "node latency p50 / p95 (ms)": f"{live.diagnostics.get('latency_p50_ms', '-')} / "
-                                           f"{live.diagnostics.get('latency_p95_ms', '-')}",
+            "node latency p50 / p95 (ms)":
+                f"{live.diagnostics.get(DiagnosticKey.LATENCY_P50_MS, '-')} / "
+                f"{live.diagnostics.get(DiagnosticKey.LATENCY_P95_MS, '-')}",
             "node RSS first / last (MB)": f"{rss[0]:.0f} / {rss[-1]:.0f}" if rss else "-"}
     return rows, snapshots, {"node": node}
+
+
+def node_parameters(request: Any, transform: np.ndarray, pipeline: PipelineSettings,
+                    folder: Path) -> dict[str, Any]:
+    """The live node's parameters, built from the settings type (a renamed parameter fails here,
+    not silently in the node).
+
+    The evaluation's model (its config written as a model preset into ``folder``), device,
+    precision, pipeline and transform; reliable inputs (like ``ros2 bag play``: no transport loss
+    to score); no colour / sparse outputs. Only values that differ from the node's defaults are
+    returned.
+    """
+    model_config = ""
+    if getattr(request, "model_config", None):
+        preset = folder / "model_config.yaml"
+        preset.write_text(yaml.safe_dump({"model": request.model,
+                                          "config": dict(request.model_config)}))
+        model_config = str(preset)
+    settings = NodeSettings(model=request.model, dropout_model=request.dropout_model or "",
+                            checkpoint=str(request.checkpoint or ""), device=str(request.device),
+                            precision=str(getattr(request, "precision", "fp32")),
+                            model_config=model_config, pipeline=pipeline,
+                            lidar_to_camera=tuple(float(v) for v in transform.reshape(-1)),
+                            publish_depth_color=False, publish_sparse_depth=False,
+                            input_qos="reliable")
+    defaults = NodeSettings().to_parameters()
+    return {name: value for name, value in settings.to_parameters().items()
+            if value != defaults[name]}
 
 
 def _score_recorded(setup: EvaluationSetup, lines: int, outputs: dict[str, Any],
@@ -126,15 +154,15 @@ def _score_recorded(setup: EvaluationSetup, lines: int, outputs: dict[str, Any],
                     transform: np.ndarray) -> tuple[list[FrameRow], list[Snapshot]]:
     rows, snapshots = [], []
     for frame in iter_bag_frames(setup.bag, setup.topics, setup.sync):
-        row = FrameRow(lines, frame.index, frame.stamp_ns, "scored", mode="live")
+        row = FrameRow(lines, frame.index, frame.stamp_ns, FrameStatus.SCORED, mode="live")
         depth_msg = outputs.get(f"depth{frame.stamp_ns}")
         if depth_msg is None:
-            row.status = "not delivered"
+            row.status = FrameStatus.NOT_DELIVERED
             rows.append(row)
             continue
         target = make_target(frame, lines, setup, transform)
         if target is None:
-            row.status = "no ground truth"
+            row.status = FrameStatus.NO_GROUND_TRUTH
             rows.append(row)
             continue
         row.latency_ms = (received[frame.stamp_ns] - published.get(frame.stamp_ns, 0)) / 1e6

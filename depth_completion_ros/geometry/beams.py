@@ -1,4 +1,7 @@
-"""Which LiDAR rings a model gets, and which it is scored on, per line count.
+"""The one beam split: which LiDAR rings a model gets, and which it is scored on, per line count.
+
+Used by the evaluation (held-out beams, line sweeps) and by training (density subsampling,
+self-supervision on held-out beams), so both split scans by exactly the same rule.
 
 Input rings for ``lines`` of a 64-beam LiDAR: ``ring % (64 // lines) == 0`` (64 -> all, 32 ->
 even rings, 16 -> every 4th, 8 -> every 8th, 4 -> every 16th); 0 lines = no LiDAR (dropout).

@@ -1,6 +1,6 @@
-"""The node's input side: the latest camera model, checked image decoding, the bad-input report.
+"""The node's input side: the latest camera model and the bad-input report.
 
-No rclpy import: messages are duck-typed and the logger is passed in, so these pieces are unit
+No ROS import: messages are duck-typed and the logger is passed in, so these pieces are unit
 tested without a ROS context.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ import numpy as np
 
 from depth_completion_ros.errors import InputError
 from depth_completion_ros.geometry.camera import PinholeCamera
-from depth_completion_ros.ros import compat
-from depth_completion_ros.ros.conversions import camera_info_to_camera
-from depth_completion_ros.ros.diagnostics import NodeStats
+from depth_completion_ros.decoding import camera_info_to_camera
+from depth_completion_ros.runtime.stats import NodeStats
+from depth_completion_ros.status import InputKind
 
 
 class CameraCache:
@@ -66,22 +66,6 @@ def _same_camera(a: Any, b: Any) -> bool:
                               np.asarray(getattr(b, f), np.float64)) for f in "kdrp")
 
 
-def decode_checked_image(msg: Any, camera: PinholeCamera | None) -> np.ndarray:
-    """Decode an Image (via :func:`compat.decode_image`) and check it against camera_info.
-
-    Returns:
-        (H, W, 3) uint8 RGB.
-
-    Raises:
-        InputError: undecodable image, or its size differs from ``camera`` (when given).
-    """
-    rgb = compat.decode_image(msg)
-    if camera is not None and (camera.width, camera.height) != (int(msg.width), int(msg.height)):
-        raise InputError(f"Image size {msg.width}x{msg.height} differs from "
-                         f"camera_info {camera.width}x{camera.height}")
-    return rgb
-
-
 class BadInputReport:
     """Counts a skipped input in the stats and logs it at most every ``every_s`` per kind.
 
@@ -95,7 +79,7 @@ class BadInputReport:
         self._stats, self._logger, self._every_s = stats, logger, every_s
         self._last_log: dict[str, float] = {}
 
-    def __call__(self, kind: str, err: Exception) -> None:
+    def __call__(self, kind: InputKind, err: Exception) -> None:
         self._stats.record_error(kind, f"{kind}: {err}")
         now = time.monotonic()
         if now - self._last_log.get(kind, -np.inf) >= self._every_s:

@@ -3,7 +3,9 @@
 Pure Python (no ROS): a load runs on a :class:`LatestWorker` (a newer request replaces a queued
 one); on success the new :class:`ModelSet` replaces the old in one reference assignment, so a
 frame in flight finishes on the model it started with; on failure the old set keeps serving and
-the error is kept for diagnostics.
+the error is kept for diagnostics. The slot serves what was requested *last*: a load that
+finishes after a newer request is discarded, and a request for the set already serving cancels
+a queued load of another one.
 """
 from __future__ import annotations
 
@@ -12,24 +14,29 @@ from dataclasses import dataclass
 from typing import Callable
 
 from depth_completion_ros.models.base import DepthModel
+from depth_completion_ros.models.model_config import resolve_model_config
 from depth_completion_ros.models.registry import get_model
 from depth_completion_ros.sync.worker import LatestWorker
 
 
 @dataclass(frozen=True)
 class ModelKey:
-    """What identifies a loaded model set (the parameters whose change forces a reload)."""
+    """What identifies a loaded model set (the parameters whose change forces a reload).
+
+    ``model_config`` is a model preset file (its config applies to ``model``; the dropout
+    model keeps its defaults)."""
 
     model: str
     checkpoint: str = ""
     device: str = "auto"
     precision: str = "fp32"
     dropout_model: str = ""
+    model_config: str = ""
 
 
 @dataclass(frozen=True)
 class ModelSet:
-    """The active model and the optional RGB-only model for LiDAR dropout."""
+    """The active model and the optional model serving frames without LiDAR."""
 
     key: ModelKey
     model: DepthModel
@@ -38,7 +45,8 @@ class ModelSet:
 
 def load_models(key: ModelKey) -> ModelSet:
     """Build the models of ``key`` through the registry (raises ModelError / CheckpointError)."""
-    model = get_model(key.model, checkpoint=key.checkpoint or None, device=key.device,
+    config = resolve_model_config(key.model, key.model_config, {}) if key.model_config else None
+    model = get_model(key.model, config, checkpoint=key.checkpoint or None, device=key.device,
                       precision=key.precision)
     dropout = get_model(key.dropout_model, device=key.device, precision=key.precision) \
         if key.dropout_model else None
@@ -50,7 +58,8 @@ class ModelSlot:
 
     Args:
         loader: builds a ModelSet from a key (default :func:`load_models`).
-        on_result: called on the loader thread with the key and None or the load error.
+        on_result: called on the loader thread with the key and None or the load error; also
+            called (with None) after a swap, so the owner can rebuild what depends on the model.
     """
 
     def __init__(self, loader: Callable[[ModelKey], ModelSet] = load_models,
@@ -59,8 +68,8 @@ class ModelSlot:
         self._on_result = on_result or (lambda key, err: None)
         self._lock = threading.Lock()
         self._current: ModelSet | None = None
+        self._wanted: ModelKey | None = None
         self.last_error: str | None = None
-        self.pending: ModelKey | None = None
         self._worker: LatestWorker[ModelKey] = LatestWorker(
             self._load, on_error=self._failed, name="model-loader")
 
@@ -69,18 +78,31 @@ class ModelSlot:
         """The serving ModelSet (None before the first successful load)."""
         return self._current
 
+    @property
+    def pending(self) -> ModelKey | None:
+        """The requested key while it is not serving yet (None when the request is served)."""
+        with self._lock:
+            current = self._current.key if self._current is not None else None
+            return None if self._wanted == current else self._wanted
+
     def load_now(self, key: ModelKey) -> ModelSet:
         """Load on the calling thread and swap in (start-up); errors propagate."""
         models = self._loader(key)
-        self._current = models
+        with self._lock:
+            self._current, self._wanted = models, key
         return models
 
     def request(self, key: ModelKey) -> None:
-        """Load ``key`` in the background; no-op when it is already serving."""
-        if self._current is not None and self._current.key == key:
-            return
+        """Serve ``key``: load it in the background unless it is serving and nothing else is
+        queued (a request back to the serving set cancels a queued or running other load)."""
         with self._lock:
-            self.pending = key
+            if self._wanted == key:
+                return
+            self._wanted = key
+            serving = self._current is not None and self._current.key == key
+        if serving:
+            self.last_error = None
+            return
         self._worker.submit(key)
 
     def wait_idle(self, timeout: float) -> bool:
@@ -92,14 +114,21 @@ class ModelSlot:
         self._worker.stop()
 
     def _load(self, key: ModelKey) -> None:
-        self._current = self._loader(key)
         with self._lock:
+            if key != self._wanted:
+                return  # superseded before it started
+        models = self._loader(key)
+        with self._lock:
+            if key != self._wanted:
+                return  # superseded while loading: the newer request decides what serves
+            self._current = models
             self.last_error = None
-            self.pending = None if self.pending == key else self.pending
         self._on_result(key, None)
 
     def _failed(self, key: ModelKey, err: BaseException) -> None:
         with self._lock:
+            if key != self._wanted:
+                return
             self.last_error = f"loading {key.model!r} failed: {err}"
-            self.pending = None if self.pending == key else self.pending
+            self._wanted = self._current.key if self._current is not None else None
         self._on_result(key, err if isinstance(err, Exception) else None)

@@ -1,9 +1,10 @@
-"""sensor_msgs Image / CameraInfo / PointCloud2 <-> numpy, with numpy only.
+"""sensor_msgs Image / CameraInfo / PointCloud2 -> numpy, with numpy only (no ROS import).
 
 Readers are duck-typed on the message fields (``msg.height``, ``msg.data``, ``msg.fields[i].name``
-...), so they accept rclpy messages and rosbags-deserialised messages alike; they never import
-ROS. Writers build sensor_msgs messages and import them lazily, so this module also loads where
-only rosbags is installed. Every malformed message raises InputError naming the field and value.
+...), so they accept rclpy messages and rosbags-deserialised messages alike: the node and the bag
+tools decode with the same code. Every malformed message raises InputError naming the field and
+value. The reverse direction (numpy -> sensor_msgs messages) needs the ROS message classes and
+lives in :mod:`depth_completion_ros.ros.encoding`.
 """
 from __future__ import annotations
 
@@ -223,58 +224,7 @@ def camera_info_to_camera(msg: Any) -> PinholeCamera:
         raise InputError(f"CameraInfo: {err}") from err
 
 
-def _sensor_msgs() -> Any:
-    """sensor_msgs.msg, imported on first use so the readers above never need ROS."""
-    from sensor_msgs import msg as sensor_msgs_msg
-    return sensor_msgs_msg
-
-
-def array_to_image(array: np.ndarray, header: Any, encoding: str) -> Any:
-    """(H, W) or (H, W, C) array -> sensor_msgs/Image with a tight row ``step``.
-
-    Args:
-        array: float32 for ``32FC1``, uint16 for ``16UC1``, uint8 (H, W, 3) for ``bgr8`` / ``rgb8``.
-        header: std_msgs/Header to stamp it with (the input image's stamp and frame_id).
-        encoding: the ROS image encoding the array already is in.
-    """
-    array = np.ascontiguousarray(array)
-    msg = _sensor_msgs().Image()
-    msg.header = header
-    msg.height, msg.width = int(array.shape[0]), int(array.shape[1])
-    msg.encoding = encoding
-    msg.is_bigendian = int(array.dtype.byteorder == ">")
-    msg.step = int(array.strides[0])
-    msg.data = array.tobytes()
-    return msg
-
-
-def depth_to_image(depth: np.ndarray, header: Any) -> Any:
-    """(H, W) depth in metres (NaN = no estimate) -> 32FC1 Image (REP 118)."""
-    return array_to_image(depth.astype(np.float32, copy=False), header, "32FC1")
-
-
 def depth_to_mm(depth: np.ndarray) -> np.ndarray:
     """(H, W) depth in metres -> (H, W) uint16 millimetres; 0 where NaN, clipped at 65535."""
     mm = np.nan_to_num(depth.astype(np.float64) * 1000.0, nan=0.0, posinf=0.0, neginf=0.0)
     return np.clip(np.rint(mm), 0, 65535).astype(np.uint16)
-
-
-def depth_to_mm_image(depth: np.ndarray, header: Any) -> Any:
-    """(H, W) depth in metres -> 16UC1 Image in millimetres; 0 where NaN, clipped at 65535."""
-    return array_to_image(depth_to_mm(depth), header, "16UC1")
-
-
-def points_to_cloud(xyz: np.ndarray, header: Any) -> Any:
-    """(N, 3) points in metres -> unorganised dense PointCloud2 with float32 x, y, z."""
-    msgs = _sensor_msgs()
-    xyz = np.ascontiguousarray(xyz, dtype=np.float32).reshape(-1, 3)
-    msg = msgs.PointCloud2()
-    msg.header = header
-    msg.height, msg.width = 1, int(xyz.shape[0])
-    msg.fields = [msgs.PointField(name=axis, offset=4 * i, datatype=msgs.PointField.FLOAT32,
-                                  count=1) for i, axis in enumerate("xyz")]
-    msg.is_bigendian = False
-    msg.point_step, msg.row_step = 12, 12 * int(xyz.shape[0])
-    msg.is_dense = True
-    msg.data = xyz.astype("<f4").tobytes()
-    return msg

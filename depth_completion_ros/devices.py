@@ -1,0 +1,57 @@
+"""Where and in which precision a model runs: the one list of devices and precisions.
+
+CLI choices, node parameters, the registry and the torch engine all import these two types, so
+a new device or precision is added here once.
+
+Example:
+    >>> Device.parse("cuda") is Device.CUDA
+    True
+    >>> [p.value for p in Precision]
+    ['fp32', 'fp16', 'bf16']
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+from depth_completion_ros.errors import InputError
+
+
+class _Choice(str, Enum):
+    """A string-valued choice; :meth:`parse` raises InputError listing the valid values."""
+
+    @classmethod
+    def choices(cls) -> tuple[str, ...]:
+        """The valid values, in declaration order (for argparse ``choices`` and parameters)."""
+        return tuple(member.value for member in cls)
+
+    @classmethod
+    def parse(cls, value: object) -> _Choice:
+        """The member whose value is ``value``.
+
+        Raises:
+            InputError: ``value`` is not one of :meth:`choices` (expected vs actual).
+        """
+        try:
+            return cls(value)
+        except ValueError as err:
+            raise InputError(f"{cls.__name__.lower()}: expected one of {list(cls.choices())}, "
+                             f"got {value!r}") from err
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Device(_Choice):
+    """``auto`` = CUDA when available, else CPU (the fallback is stated, never silent)."""
+
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+class Precision(_Choice):
+    """Floating precision of a torch model; half precisions run only on CUDA."""
+
+    FP32 = "fp32"
+    FP16 = "fp16"
+    BF16 = "bf16"
