@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from depth_completion_ros.cli.model_options import add_model_options
+from depth_completion_ros.devices import Device
 from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.evaluation.heldout import VARIANTS, iter_drive, score_frame
 from depth_completion_ros.metrics.devkit import mean_metrics
@@ -33,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="32",
                         help="held-out variant: lines in")
     parser.add_argument("--models", nargs="+", default=["classical", "ip_basic", "nearest"])
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=Device.choices(), default=Device.AUTO.value)
     add_model_options(
         parser, config_help="model preset (config/models/*.yaml format); applies to the model it "
                             "names, which must be one of --models",

@@ -1,9 +1,9 @@
-"""``depth-completion models``: table of the registered models and what they need."""
+"""``depth-completion models``: table of the registered models and the inputs they declare."""
 from __future__ import annotations
 
 import argparse
 
-from depth_completion_ros.models import list_models
+from depth_completion_ros.models import ModelInput, list_models
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -11,15 +11,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def format_table() -> str:
-    """The models table: name, needs LiDAR, RGB-only capable, needs GPU, default checkpoint."""
-    header = ("name", "needs LiDAR", "RGB-only", "needs GPU", "default checkpoint", "description")
+    """The models table: name, required and optional inputs, needs GPU, default weights."""
+    header = ("name", "requires", "optional", "needs GPU", "default weights", "description")
     rows = [header] + [
-        (e.name, _yes(e.capabilities.needs_lidar), _yes(e.capabilities.rgb_only),
-         _yes(e.capabilities.needs_gpu), e.default_checkpoint or "-", e.description)
+        (e.name, _inputs(e.spec.required), _inputs(e.spec.optional), _yes(e.spec.needs_gpu),
+         e.default_checkpoint or "-", e.description)
         for e in list_models()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1]
-                     for row in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+                     + "  " + row[-1] for row in rows)
+
+
+def _inputs(inputs: tuple[ModelInput, ...]) -> str:
+    return "+".join(i.value for i in inputs) or "-"
 
 
 def _yes(flag: bool) -> str:

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from depth_completion_ros.cli.model_options import add_model_options, model_config
+from depth_completion_ros.devices import Device
 from depth_completion_ros.errors import DataFormatError, InputError
 from depth_completion_ros.io.depth_png import write_depth_png
 from depth_completion_ros.io.kitti_dc import list_depth_selection
@@ -31,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder with image/, velodyne_raw/, intrinsics/")
     parser.add_argument("--model", default="classical", help="registered model name")
     parser.add_argument("--checkpoint", type=Path, default=None, help="weights file")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=Device.choices(), default=Device.AUTO.value)
     add_model_options(parser)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
 

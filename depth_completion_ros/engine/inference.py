@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import torch
 
+from depth_completion_ros.devices import Device, Precision
 from depth_completion_ros.engine.device import select_device, select_dtype
 
 
@@ -36,8 +37,8 @@ class InferenceEngine:
         timer: per-stage timings of the last call ("forward" here, the adapter adds more).
     """
 
-    def __init__(self, module: torch.nn.Module, *, device: str = "auto",
-                 precision: str = "fp32") -> None:
+    def __init__(self, module: torch.nn.Module, *, device: Device | str = Device.AUTO,
+                 precision: Precision | str = Precision.FP32) -> None:
         self.notes: list[str] = []
         self.device = select_device(device, self.notes)
         self.dtype = select_dtype(precision, self.device, self.notes)
@@ -60,7 +61,8 @@ class InferenceEngine:
         """Forward pass under ``torch.inference_mode``; inputs passed as keyword arguments."""
         with self.timer.stage("forward"), torch.inference_mode():
             args = {k: self._to_device(k, v) for k, v in inputs.items()}
-            return self.module(**args)
+            out: torch.Tensor = self.module(**args)
+            return out
 
     def warm_up(self, inputs: dict[str, torch.Tensor], passes: int = 1) -> None:
         """Run ``passes`` forward passes (allocator, cuDNN autotune) before timing matters."""

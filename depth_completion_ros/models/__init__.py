@@ -6,9 +6,18 @@ nothing depends on an import side effect elsewhere.
 from __future__ import annotations
 
 from depth_completion_ros.models import classical, ip_basic, nearest  # noqa: F401  (register)
-from depth_completion_ros.models.base import CompletionOutput, DepthModel, ModelCapabilities
+from depth_completion_ros.models.base import CompletionOutput, DepthModel, ModelInput, ModelSpec
 from depth_completion_ros.models.registry import (
-    ModelEntry, get_entry, get_model, list_models, load_preset, register_model)
+    ModelEntry,
+    get_entry,
+    get_model,
+    list_models,
+    load_preset,
+    register_model,
+    temporary_model,
+)
+from depth_completion_ros.models.weights import InputSpec, WeightsSpec
 
-__all__ = ["CompletionOutput", "DepthModel", "ModelCapabilities", "ModelEntry", "get_entry",
-           "get_model", "list_models", "load_preset", "register_model"]
+__all__ = ["CompletionOutput", "DepthModel", "InputSpec", "ModelEntry", "ModelInput", "ModelSpec",
+           "WeightsSpec", "get_entry", "get_model", "list_models", "load_preset",
+           "register_model", "temporary_model"]

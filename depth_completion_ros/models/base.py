@@ -1,33 +1,110 @@
-"""The one interface every completion / prediction model implements.
+"""The one interface every completion / prediction model implements, and what it declares.
 
-A model takes an RGB image, a sparse LiDAR depth image and the camera intrinsics, all at the
-camera's full resolution, and returns dense depth and confidence at that same resolution. Any
-crop, normalisation, padding to a network stride or resizing is the model's own business (its
-config), so callers (node, predict, evaluate) never need to know them. Pixels a model does not
-estimate (e.g. above the LiDAR's field of view when it works on a crop) are NaN in ``depth`` and
-0 in ``confidence``.
+A model takes an RGB image and / or a sparse LiDAR depth image plus the camera intrinsics, all at
+the camera's full resolution, and returns dense depth and confidence at that same resolution. Its
+:class:`ModelSpec` declares which inputs it requires and which it can use when given, so RGB-only
+prediction (required: RGB; optional: sparse depth), RGB + LiDAR completion (both required) and
+LiDAR-only completion (required: sparse depth; no camera image at inference) are all expressible.
+Any crop, normalisation, padding to a network stride or resizing is the model's own business, so
+callers (node, predict, evaluate) never need to know them. Pixels a model does not estimate (e.g.
+above the LiDAR's field of view when it works on a crop) are NaN in ``depth`` and 0 in
+``confidence``.
+
+Example:
+    >>> spec = ModelSpec("mono", required=(ModelInput.RGB,), optional=(ModelInput.SPARSE_DEPTH,))
+    >>> spec.runs_without_lidar, spec.needs_image
+    (True, True)
+    >>> [i.value for i in spec.missing(rgb=False, sparse_depth=True)]
+    ['rgb']
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, runtime_checkable
+from enum import Enum
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from depth_completion_ros.errors import InputError, ModelError
+
+
+class ModelInput(str, Enum):
+    """An input a model can take; the value is the ``predict`` argument's name."""
+
+    RGB = "rgb"
+    SPARSE_DEPTH = "sparse_depth"
+
+    @property
+    def label(self) -> str:
+        """Human wording for error messages ("an RGB image", "a sparse depth")."""
+        return "an RGB image" if self is ModelInput.RGB else "a sparse depth (LiDAR)"
+
+
+def _inputs(values: Iterable[ModelInput | str], what: str, name: str) -> tuple[ModelInput, ...]:
+    """``values`` as ModelInput members in declaration order (duplicates dropped)."""
+    try:
+        given = {ModelInput(v) for v in values}
+    except ValueError as err:
+        raise ModelError(f"model {name!r}: {what} inputs must be among "
+                         f"{[i.value for i in ModelInput]}: {err}") from err
+    return tuple(i for i in ModelInput if i in given)
+
 
 @dataclass(frozen=True)
-class ModelCapabilities:
-    """What a model needs and can do.
+class ModelSpec:
+    """What a model is and needs: the one source of its name and capabilities.
 
     Attributes:
-        needs_lidar: the model cannot run without sparse depth (completion only).
-        rgb_only: the model can run with no LiDAR at all (monocular prediction mode).
+        name: registry name (``get_model(name)``).
+        required: inputs ``predict`` cannot run without (at least one).
+        optional: inputs the model uses when given (never both required and optional).
         needs_gpu: the model is only practical on CUDA.
+        description: one line for ``depth-completion models``.
+        paper: citation of the method, "" when none.
+
+    Raises:
+        ModelError: no required input, an input both required and optional, or an unknown
+            input name.
     """
 
-    needs_lidar: bool
-    rgb_only: bool
+    name: str
+    required: tuple[ModelInput, ...]
+    optional: tuple[ModelInput, ...] = ()
     needs_gpu: bool = False
+    description: str = ""
+    paper: str = ""
+
+    def __post_init__(self) -> None:
+        required = _inputs(self.required, "required", self.name)
+        optional = _inputs(self.optional, "optional", self.name)
+        if not required:
+            raise ModelError(f"model {self.name!r}: at least one input must be required")
+        both = [i.value for i in required if i in optional]
+        if both:
+            raise ModelError(f"model {self.name!r}: {both} both required and optional")
+        object.__setattr__(self, "required", required)
+        object.__setattr__(self, "optional", optional)
+
+    @property
+    def accepted(self) -> tuple[ModelInput, ...]:
+        """Required and optional inputs, in declaration order."""
+        return tuple(i for i in ModelInput if i in self.required or i in self.optional)
+
+    @property
+    def needs_image(self) -> bool:
+        """The model cannot run without an RGB image."""
+        return ModelInput.RGB in self.required
+
+    @property
+    def runs_without_lidar(self) -> bool:
+        """The model serves frames without LiDAR (prediction mode)."""
+        return ModelInput.SPARSE_DEPTH not in self.required
+
+    def missing(self, *, rgb: bool, sparse_depth: bool) -> tuple[ModelInput, ...]:
+        """Required inputs absent from a call that gives ``rgb`` / ``sparse_depth`` (or not)."""
+        given = {ModelInput.RGB: rgb, ModelInput.SPARSE_DEPTH: sparse_depth}
+        return tuple(i for i in self.required if not given[i])
 
 
 @dataclass
@@ -49,37 +126,54 @@ class CompletionOutput:
 class DepthModel(Protocol):
     """Protocol of every registered model.
 
-    ``predict`` arguments:
+    ``predict`` arguments (each may be None when the spec does not require it):
         rgb: (H, W, 3) uint8, RGB order.
-        sparse_depth: (H, W) float32 metres, 0 = no measurement; None (or all zeros) in
-            prediction mode, allowed only when ``capabilities.rgb_only``.
+        sparse_depth: (H, W) float32 metres, 0 = no measurement.
         K: (3, 3) float64 intrinsics of the image the arrays are in.
+
+    ``name`` is ``spec.name``.
     """
 
-    name: str
-    capabilities: ModelCapabilities
+    spec: ModelSpec
 
-    def predict(self, rgb: np.ndarray, sparse_depth: np.ndarray | None,
+    @property
+    def name(self) -> str: ...
+
+    def predict(self, rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
                 K: np.ndarray) -> CompletionOutput: ...
 
 
+class SpecModel:
+    """Mixin of model classes: ``name`` is read from the class's ``spec`` (one source)."""
+
+    spec: ModelSpec
+
+    @property
+    def name(self) -> str:
+        """Registry name (``spec.name``)."""
+        return self.spec.name
+
+
 def check_inputs(rgb: np.ndarray | None, sparse_depth: np.ndarray | None, K: np.ndarray,
-                 *, model: str) -> tuple[int, int]:
-    """Check the arrays of a ``predict`` call; returns (H, W).
+                 *, spec: ModelSpec) -> tuple[int, int]:
+    """Check the arrays of a ``predict`` call against the model's spec; returns (H, W).
 
     Args:
-        rgb: (H, W, 3) uint8, or None for depth-only models.
+        rgb: (H, W, 3) uint8, or None.
         sparse_depth: (H, W) float metres, 0 = none, or None.
         K: (3, 3) intrinsics.
-        model: name used in error messages.
+        spec: the model's spec (its name is used in error messages).
 
     Raises:
+        ModelError: a required input is None (naming the model and the input).
         InputError: naming the model, the argument and the offending shape / dtype.
     """
-    from depth_completion_ros.errors import InputError
-
-    if rgb is None and sparse_depth is None:
-        raise InputError(f"model {model!r}: needs an RGB image or a sparse depth, got neither")
+    model = spec.name
+    missing = spec.missing(rgb=rgb is not None, sparse_depth=sparse_depth is not None)
+    if missing:
+        raise ModelError(f"model {model!r} needs {missing[0].label}: it requires "
+                         f"{[i.value for i in spec.required]}, got "
+                         f"{_given(rgb, sparse_depth) or 'neither'}")
     if rgb is not None and (rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8):
         raise InputError(f"model {model!r}: rgb must be (H, W, 3) uint8, "
                          f"got {rgb.shape} {rgb.dtype}")
@@ -92,35 +186,47 @@ def check_inputs(rgb: np.ndarray | None, sparse_depth: np.ndarray | None, K: np.
                              f"differs from rgb {rgb.shape[:2]}")
     if np.shape(K) != (3, 3):
         raise InputError(f"model {model!r}: K must be (3, 3), got {np.shape(K)}")
-    shape = sparse_depth.shape if sparse_depth is not None else rgb.shape[:2]
-    return int(shape[0]), int(shape[1])
+    if sparse_depth is not None:
+        return int(sparse_depth.shape[0]), int(sparse_depth.shape[1])
+    if rgb is not None:
+        return int(rgb.shape[0]), int(rgb.shape[1])
+    raise ModelError(f"model {model!r}: got neither rgb nor sparse_depth")
+
+
+def _given(rgb: np.ndarray | None, sparse_depth: np.ndarray | None) -> list[str]:
+    return [name for name, value in (("rgb", rgb), ("sparse_depth", sparse_depth))
+            if value is not None]
 
 
 def check_completion_inputs(rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
-                            K: np.ndarray, *, model: str) -> np.ndarray:
-    """:func:`check_inputs` for a completion-only model; returns the sparse depth.
+                            K: np.ndarray, *, spec: ModelSpec) -> np.ndarray:
+    """:func:`check_inputs` for a model that requires sparse depth; returns the sparse depth.
 
     Raises:
-        ModelError: ``sparse_depth`` is None (the model cannot run RGB-only).
+        ModelError: ``sparse_depth`` is None.
         InputError: see :func:`check_inputs`.
     """
-    from depth_completion_ros.errors import ModelError
-
+    check_inputs(rgb, sparse_depth, K, spec=spec)
     if sparse_depth is None:
-        raise ModelError(f"model {model!r} needs a sparse depth (it cannot run RGB-only)")
-    check_inputs(rgb, sparse_depth, K, model=model)
+        raise ModelError(f"model {spec.name!r} needs {ModelInput.SPARSE_DEPTH.label}")
     return sparse_depth
 
 
-def learning_free_factory(model_cls: Callable[[Any], DepthModel]) -> Callable[..., DepthModel]:
+class LearningFreeClass(Protocol):
+    """A learning-free model class: its ``spec`` and a constructor taking the typed config."""
+
+    spec: ModelSpec
+
+    def __call__(self, config: Any) -> DepthModel: ...
+
+
+def learning_free_factory(model_cls: LearningFreeClass) -> Callable[..., DepthModel]:
     """Registry factory of a model without weights: builds ``model_cls(config)`` and refuses a
     checkpoint (device and precision do not apply: such models run on the CPU in float32)."""
     def build(config: Any, *, checkpoint: Any = None, device: str = "auto",
               precision: str = "fp32") -> DepthModel:
-        from depth_completion_ros.errors import ModelError
-
         if checkpoint is not None:
-            raise ModelError(f"model {model_cls.name!r} is learning-free and takes no "
+            raise ModelError(f"model {model_cls.spec.name!r} is learning-free and takes no "
                              f"checkpoint, got {checkpoint}")
         return model_cls(config)
     return build

@@ -2,14 +2,18 @@
 
 A checkpoint is ``torch.save`` of a plain dict (so it loads with ``weights_only=True``)::
 
-    {"format": "depth_completion_ros.checkpoint", "format_version": 1,
+    {"format": "depth_completion_ros.checkpoint", "format_version": 2,
      "model": "nlspn", "config": {...}, "training_data": "...", "protocol": "...",
-     "input_crop": [1216, 352], "metrics": {"rmse_m": ...}, "data_license": "CC BY-NC-SA 3.0",
+     "input_spec": {"crop_width": 1216, "crop_height": 352, "stride": 16, "rgb_mean": [...],
+                    "rgb_std": [...], "depth_scale": 1.0},
+     "metrics": {"rmse_m": ...}, "data_license": "CC BY-NC-SA 3.0",
      "state_dict": {name: tensor}}
 
-The loader checks the marker and version, the model name, then every key and shape of the
-state dict and raises :class:`~depth_completion_ros.errors.CheckpointError` listing exactly what
-is missing, unexpected or of the wrong shape. There is no ``strict=False`` path.
+The input spec (:class:`~depth_completion_ros.models.weights.InputSpec`) is stored here and only
+here; the loader compares it with the spec the model's builder expects. The loader checks the
+marker and version, the model name, the input spec, then every key and shape of the state dict
+and raises :class:`~depth_completion_ros.errors.CheckpointError` listing exactly what is missing,
+unexpected or of the wrong shape. There is no ``strict=False`` path.
 """
 from __future__ import annotations
 
@@ -21,11 +25,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from depth_completion_ros.errors import CheckpointError
+from depth_completion_ros.errors import CheckpointError, ConfigError
+from depth_completion_ros.models.weights import InputSpec
 
 FORMAT_MARKER = "depth_completion_ros.checkpoint"
-FORMAT_VERSION = 1
-_META_KEYS = ("model", "config", "training_data", "protocol", "input_crop", "metrics",
+#: 2: ``input_spec`` (crop, normalisation, stride, depth scale) replaces 1's ``input_crop``.
+FORMAT_VERSION = 2
+_META_KEYS = ("model", "config", "training_data", "protocol", "input_spec", "metrics",
               "data_license")
 
 
@@ -38,7 +44,8 @@ class CheckpointMeta:
         config: the model config (plain mapping) the weights were trained with.
         training_data: data set(s) and split, e.g. "KITTI raw 2011_09_26_drive_0009 frames 0-50".
         protocol: training / evaluation protocol, e.g. "held-out beams 64->32".
-        input_crop: (width, height) pixels of the network input crop, or None.
+        input_spec: crop, RGB normalisation, stride and depth scale the weights were
+            trained with (the one stored copy).
         metrics: measured scores, name -> value (units in the name, e.g. "rmse_m").
         data_license: license of the training data (weights inherit it).
         format_version: checkpoint format version.
@@ -48,7 +55,7 @@ class CheckpointMeta:
     config: dict[str, Any] = field(default_factory=dict)
     training_data: str = ""
     protocol: str = ""
-    input_crop: tuple[int, int] | None = None
+    input_spec: InputSpec = InputSpec()
     metrics: dict[str, float] = field(default_factory=dict)
     data_license: str = ""
     format_version: int = FORMAT_VERSION
@@ -58,7 +65,7 @@ def save_checkpoint(path: str | Path, module: nn.Module, meta: CheckpointMeta) -
     """Write ``module``'s weights and ``meta`` to one file; returns the path."""
     path = Path(path)
     payload = {key: getattr(meta, key) for key in _META_KEYS}
-    payload["input_crop"] = list(meta.input_crop) if meta.input_crop else None
+    payload["input_spec"] = meta.input_spec.as_dict()
     payload.update(format=FORMAT_MARKER, format_version=FORMAT_VERSION,
                    state_dict={k: v.detach().cpu() for k, v in module.state_dict().items()})
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,15 +102,14 @@ def _meta_from_payload(payload: dict[str, Any], path: Path) -> CheckpointMeta:
     missing = [key for key in _META_KEYS if key not in payload]
     if missing:
         raise CheckpointError(f"checkpoint {path}: metadata key(s) missing: {missing}")
-    crop = payload["input_crop"]
     try:
         return CheckpointMeta(
             model=str(payload["model"]), config=dict(payload["config"]),
             training_data=str(payload["training_data"]), protocol=str(payload["protocol"]),
-            input_crop=tuple(int(v) for v in crop) if crop else None,
+            input_spec=InputSpec.from_dict(payload["input_spec"]),
             metrics={str(k): float(v) for k, v in dict(payload["metrics"]).items()},
             data_license=str(payload["data_license"]), format_version=FORMAT_VERSION)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, ConfigError) as err:
         raise CheckpointError(f"checkpoint {path}: malformed metadata: {err}") from err
 
 
@@ -131,22 +137,29 @@ def check_state_dict(module: nn.Module, state: dict[str, torch.Tensor], *, sourc
         raise CheckpointError(f"{source} does not match the model: " + "; ".join(problems))
 
 
-def load_checkpoint(path: str | Path, module: nn.Module, *, model_name: str) -> CheckpointMeta:
+def load_checkpoint(path: str | Path, module: nn.Module, *, model_name: str,
+                    input_spec: InputSpec) -> CheckpointMeta:
     """Load a checkpoint into ``module`` strictly; returns its metadata.
 
     Args:
         path: checkpoint file.
         module: the network to fill (same architecture as when saved).
         model_name: registry name the checkpoint must declare.
+        input_spec: what the model's builder expects; the stored spec must equal it.
 
     Raises:
         CheckpointError: see :func:`read_checkpoint` and :func:`check_state_dict`; also when
-            the checkpoint belongs to another model.
+            the checkpoint belongs to another model or was trained on another input spec.
     """
     meta, state = read_checkpoint(path)
     if meta.model != model_name:
         raise CheckpointError(f"checkpoint {path} is for model {meta.model!r}, "
                               f"not {model_name!r}")
+    differences = meta.input_spec.differences(input_spec)
+    if differences:
+        raise CheckpointError(f"checkpoint {path}: input spec differs from what model "
+                              f"{model_name!r} expects (checkpoint vs model): "
+                              + "; ".join(differences))
     check_state_dict(module, state, source=f"checkpoint {path}")
     module.load_state_dict(state, strict=True)
     return meta

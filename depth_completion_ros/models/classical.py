@@ -49,13 +49,24 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from depth_completion_ros.models.base import (CompletionOutput, ModelCapabilities,
-                                             check_completion_inputs, learning_free_factory)
-from depth_completion_ros.models.column_fill import (ColumnBrackets, column_brackets,
-                                                     fill_empty_columns, on_plane)
+from depth_completion_ros.models.base import (
+    CompletionOutput,
+    ModelInput,
+    ModelSpec,
+    SpecModel,
+    check_completion_inputs,
+    learning_free_factory,
+)
+from depth_completion_ros.models.column_fill import (
+    ColumnBrackets,
+    column_brackets,
+    fill_empty_columns,
+    on_plane,
+)
 from depth_completion_ros.models.registry import register_model
 
-CAPABILITIES = ModelCapabilities(needs_lidar=True, rgb_only=False, needs_gpu=False)
+SPEC = ModelSpec("classical", required=(ModelInput.SPARSE_DEPTH,),
+                 description="learning-free beam-aware fill (default, CPU)")
 _SPREAD_KERNEL = np.ones((3, 3), np.uint8)
 
 
@@ -266,11 +277,10 @@ def complete(sparse_depth: np.ndarray, config: ClassicalConfig = ClassicalConfig
     return depth, conf
 
 
-class ClassicalModel:
+class ClassicalModel(SpecModel):
     """The classical model as a :class:`~depth_completion_ros.models.base.DepthModel`."""
 
-    name = "classical"
-    capabilities = CAPABILITIES
+    spec = SPEC
 
     def __init__(self, config: ClassicalConfig) -> None:
         self.config = config
@@ -278,12 +288,10 @@ class ClassicalModel:
     def predict(self, rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
                 K: np.ndarray) -> CompletionOutput:
         """Dense depth (H, W) metres and confidence; see :func:`complete`."""
-        check_completion_inputs(rgb, sparse_depth, K, model=self.name)
+        sparse_depth = check_completion_inputs(rgb, sparse_depth, K, spec=self.spec)
         start = time.perf_counter()
         depth, conf = complete(sparse_depth, self.config)
         return CompletionOutput(depth, conf, {"model": 1e3 * (time.perf_counter() - start)})
 
 
-register_model("classical", factory=learning_free_factory(ClassicalModel),
-               config_cls=ClassicalConfig, capabilities=CAPABILITIES,
-               description="learning-free beam-aware fill (default, CPU)")
+register_model(SPEC, factory=learning_free_factory(ClassicalModel), config_cls=ClassicalConfig)

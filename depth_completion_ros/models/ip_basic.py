@@ -15,12 +15,21 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from depth_completion_ros.models.base import (CompletionOutput, ModelCapabilities,
-                                             check_completion_inputs, learning_free_factory)
+from depth_completion_ros.models.base import (
+    CompletionOutput,
+    ModelInput,
+    ModelSpec,
+    SpecModel,
+    check_completion_inputs,
+    learning_free_factory,
+)
 from depth_completion_ros.models.nearest import distance_confidence
 from depth_completion_ros.models.registry import register_model
 
-CAPABILITIES = ModelCapabilities(needs_lidar=True, rgb_only=False, needs_gpu=False)
+SPEC = ModelSpec("ip_basic", required=(ModelInput.SPARSE_DEPTH,),
+                 description="IP-Basic fill_in_fast (Ku et al. 2018), reference",
+                 paper="J. Ku, A. Harakeh, S. L. Waslander: In Defense of Classical Image "
+                       "Processing: Fast Depth Completion on the CPU. CRV 2018")
 FULL_5 = np.ones((5, 5), np.uint8)
 FULL_7 = np.ones((7, 7), np.uint8)
 FULL_31 = np.ones((31, 31), np.uint8)
@@ -36,7 +45,8 @@ class IpBasicConfig:
         max_depth: metres, inversion offset (depths are turned into ``max_depth - d``).
         extrapolate: extend each column's top value to row 0, then a 31x31 dilation.
         blur: "gaussian" (lower RMSE) or "bilateral" (sharper).
-        confidence_scale_px: pixels, see :func:`~depth_completion_ros.models.nearest.distance_confidence`.
+        confidence_scale_px: pixels, see
+            :func:`~depth_completion_ros.models.nearest.distance_confidence`.
     """
 
     max_depth: float = 100.0
@@ -94,11 +104,10 @@ def fill_in_fast(sparse_depth: np.ndarray, config: IpBasicConfig = IpBasicConfig
     return depth
 
 
-class IpBasicModel:
+class IpBasicModel(SpecModel):
     """IP-Basic as a :class:`~depth_completion_ros.models.base.DepthModel` (RGB unused)."""
 
-    name = "ip_basic"
-    capabilities = CAPABILITIES
+    spec = SPEC
 
     def __init__(self, config: IpBasicConfig) -> None:
         self.config = config
@@ -106,7 +115,7 @@ class IpBasicModel:
     def predict(self, rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
                 K: np.ndarray) -> CompletionOutput:
         """Dense depth (H, W) metres (NaN where unfilled) and distance-based confidence."""
-        check_completion_inputs(rgb, sparse_depth, K, model=self.name)
+        sparse_depth = check_completion_inputs(rgb, sparse_depth, K, spec=self.spec)
         start = time.perf_counter()
         depth = fill_in_fast(sparse_depth, self.config)
         elapsed = 1e3 * (time.perf_counter() - start)
@@ -118,6 +127,4 @@ class IpBasicModel:
         return CompletionOutput(depth, conf, {"model": elapsed})
 
 
-register_model("ip_basic", factory=learning_free_factory(IpBasicModel), config_cls=IpBasicConfig,
-               capabilities=CAPABILITIES,
-               description="IP-Basic fill_in_fast (Ku et al. 2018), reference")
+register_model(SPEC, factory=learning_free_factory(IpBasicModel), config_cls=IpBasicConfig)

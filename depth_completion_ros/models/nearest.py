@@ -12,11 +12,18 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from depth_completion_ros.models.base import (CompletionOutput, ModelCapabilities,
-                                             check_completion_inputs, learning_free_factory)
+from depth_completion_ros.models.base import (
+    CompletionOutput,
+    ModelInput,
+    ModelSpec,
+    SpecModel,
+    check_completion_inputs,
+    learning_free_factory,
+)
 from depth_completion_ros.models.registry import register_model
 
-CAPABILITIES = ModelCapabilities(needs_lidar=True, rgb_only=False, needs_gpu=False)
+SPEC = ModelSpec("nearest", required=(ModelInput.SPARSE_DEPTH,),
+                 description="nearest-measurement fill (baseline)")
 
 
 @dataclass(frozen=True)
@@ -70,11 +77,10 @@ def distance_confidence(distance_px: np.ndarray, scale_px: float) -> np.ndarray:
     return np.exp(-np.asarray(distance_px, np.float32) / np.float32(scale_px)).astype(np.float32)
 
 
-class NearestModel:
+class NearestModel(SpecModel):
     """Nearest-measurement fill as a :class:`~depth_completion_ros.models.base.DepthModel`."""
 
-    name = "nearest"
-    capabilities = CAPABILITIES
+    spec = SPEC
 
     def __init__(self, config: NearestConfig) -> None:
         self.config = config
@@ -82,13 +88,11 @@ class NearestModel:
     def predict(self, rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
                 K: np.ndarray) -> CompletionOutput:
         """Dense depth (H, W) metres and confidence; see :func:`nearest_fill`."""
-        check_completion_inputs(rgb, sparse_depth, K, model=self.name)
+        sparse_depth = check_completion_inputs(rgb, sparse_depth, K, spec=self.spec)
         start = time.perf_counter()
         depth, dist = nearest_fill(sparse_depth, self.config.min_depth)
         conf = distance_confidence(dist, self.config.confidence_scale_px)
         return CompletionOutput(depth, conf, {"model": 1e3 * (time.perf_counter() - start)})
 
 
-register_model("nearest", factory=learning_free_factory(NearestModel), config_cls=NearestConfig,
-               capabilities=CAPABILITIES,
-               description="nearest-measurement fill (baseline)")
+register_model(SPEC, factory=learning_free_factory(NearestModel), config_cls=NearestConfig)

@@ -9,33 +9,34 @@ Example:
     >>> from depth_completion_ros.models import get_model, list_models
     >>> "classical" in [entry.name for entry in list_models()]
     True
-    >>> get_model("classical").capabilities.needs_lidar
-    True
+    >>> get_model("classical").spec.runs_without_lidar
+    False
 """
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from depth_completion_ros.errors import ConfigError, ModelError
-from depth_completion_ros.models.base import DepthModel, ModelCapabilities
+from depth_completion_ros.devices import Device, Precision
+from depth_completion_ros.errors import ConfigError, InputError, ModelError
+from depth_completion_ros.models.base import DepthModel, ModelSpec
 
-#: Precisions a caller may request; learning-free models ignore the choice.
-PRECISIONS = ("fp32", "fp16", "bf16")
-#: Devices a caller may request ("auto" = CUDA when available, else CPU).
-DEVICES = ("auto", "cpu", "cuda")
+if TYPE_CHECKING:
+    from depth_completion_ros.models.weights import WeightsSpec
 
 
 class ModelFactory(Protocol):
-    """Builds a model from its typed config; ``checkpoint`` is None for learning-free models."""
+    """Builds a model from its typed config; ``checkpoint`` is None for learning-free models
+    (device and precision arrive parsed; learning-free models ignore them)."""
 
-    def __call__(self, config: Any, *, checkpoint: Path | None, device: str,
-                 precision: str) -> DepthModel: ...
+    def __call__(self, config: Any, *, checkpoint: Path | None, device: Device,
+                 precision: Precision) -> DepthModel: ...
 
 
 @dataclass(frozen=True)
@@ -43,42 +44,80 @@ class ModelEntry:
     """One registered model.
 
     Attributes:
-        name: registry name (``get_model(name)``).
+        spec: name, required / optional inputs, GPU need, description, paper.
         factory: builds the model (see :class:`ModelFactory`).
         config_cls: frozen dataclass of the model's config; all fields have defaults.
-        capabilities: needs LiDAR / RGB-only capable / needs GPU.
-        default_checkpoint: file name under ``models/`` used when no checkpoint is given, or None.
-        description: one line for ``depth-completion models``.
+        weights: published weights, the default first; empty for learning-free models.
     """
 
-    name: str
+    spec: ModelSpec
     factory: ModelFactory
     config_cls: type
-    capabilities: ModelCapabilities
-    default_checkpoint: str | None
-    description: str
+    weights: tuple[WeightsSpec, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """Registry name (``spec.name``)."""
+        return self.spec.name
+
+    @property
+    def description(self) -> str:
+        """One line for ``depth-completion models`` (``spec.description``)."""
+        return self.spec.description
+
+    @property
+    def default_weights(self) -> WeightsSpec | None:
+        """Weights used when no checkpoint is given (the first listed), or None."""
+        return self.weights[0] if self.weights else None
+
+    @property
+    def default_checkpoint(self) -> str | None:
+        """File name under ``models/`` of :attr:`default_weights`, or None."""
+        return self.weights[0].file if self.weights else None
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(name: str, *, factory: Callable[..., DepthModel], config_cls: type,
-                   capabilities: ModelCapabilities, default_checkpoint: str | None = None,
-                   description: str) -> ModelEntry:
-    """Add a model to the registry.
+def register_model(spec: ModelSpec, *, factory: Callable[..., DepthModel], config_cls: type,
+                   weights: Sequence[WeightsSpec] = ()) -> ModelEntry:
+    """Add a model to the registry under ``spec.name``.
+
+    Args:
+        spec: the model's spec (name and declared inputs).
+        factory: see :class:`ModelFactory`.
+        config_cls: frozen dataclass of the model's config; all fields have defaults.
+        weights: published weights, the default first.
 
     Raises:
-        ModelError: ``name`` is already registered, or ``config_cls`` is not a frozen dataclass.
+        ModelError: the name is already registered, or ``config_cls`` is not a frozen dataclass.
     """
+    name = spec.name
     if name in _REGISTRY:
         raise ModelError(f"model {name!r} is already registered")
     params = getattr(config_cls, "__dataclass_params__", None)
     if params is None or not params.frozen:
         raise ModelError(f"config of model {name!r} must be a frozen dataclass, "
                          f"got {config_cls!r}")
-    entry = ModelEntry(name, factory, config_cls, capabilities, default_checkpoint, description)
+    entry = ModelEntry(spec, factory, config_cls, tuple(weights))
     _REGISTRY[name] = entry
     return entry
+
+
+@contextmanager
+def temporary_model(spec: ModelSpec, *, factory: Callable[..., DepthModel], config_cls: type,
+                    weights: Sequence[WeightsSpec] = ()) -> Iterator[ModelEntry]:
+    """Register a model for the ``with`` block only (tests, stand-ins); removed on exit.
+
+    Raises:
+        ModelError: see :func:`register_model`.
+    """
+    entry = register_model(spec, factory=factory, config_cls=config_cls, weights=weights)
+    try:
+        yield entry
+    finally:
+        if _REGISTRY.get(spec.name) is entry:
+            del _REGISTRY[spec.name]
 
 
 def list_models() -> list[ModelEntry]:
@@ -96,38 +135,41 @@ def get_entry(name: str) -> ModelEntry:
 
 
 def get_model(name: str, config: Mapping[str, Any] | None = None, *,
-              checkpoint: str | Path | None = None, device: str = "auto",
-              precision: str = "fp32") -> DepthModel:
+              checkpoint: str | Path | None = None, device: Device | str = Device.AUTO,
+              precision: Precision | str = Precision.FP32) -> DepthModel:
     """Build the model ``name`` with its typed config.
 
     Args:
         name: a registered model name.
         config: overrides of the model's config fields; unknown keys raise ConfigError.
-        checkpoint: weights file; None = the entry's default checkpoint (if any).
-        device: "auto", "cpu" or "cuda" (torch models fall back to CPU with a note).
-        precision: "fp32", "fp16" or "bf16" (half precision only on CUDA).
+        checkpoint: weights file; None = the entry's default weights (if any), whose sha256
+            is checked first.
+        device: :class:`~depth_completion_ros.devices.Device` or its value (torch models fall
+            back to CPU with a note).
+        precision: :class:`~depth_completion_ros.devices.Precision` or its value (half
+            precision only on CUDA).
 
     Raises:
         ModelError: unknown name, device or precision. ConfigError: bad config.
-        CheckpointError: the checkpoint is missing or does not match the model.
+        CheckpointError: the checkpoint is missing, has another digest than its weights
+            spec, or does not match the model.
     """
     entry = get_entry(name)
-    if device not in DEVICES:
-        raise ModelError(f"device must be one of {DEVICES}, got {device!r}")
-    if precision not in PRECISIONS:
-        raise ModelError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    try:
+        dev, prec = Device(Device.parse(device)), Precision(Precision.parse(precision))
+    except InputError as err:
+        raise ModelError(f"model {name!r}: {err}") from err
     cfg = build_config(entry.config_cls, config or {}, source=f"config of model {name!r}")
     ckpt = _resolve_checkpoint(entry, checkpoint)
-    return entry.factory(cfg, checkpoint=ckpt, device=device, precision=precision)
+    return entry.factory(cfg, checkpoint=ckpt, device=dev, precision=prec)
 
 
 def _resolve_checkpoint(entry: ModelEntry, checkpoint: str | Path | None) -> Path | None:
+    """``checkpoint`` as given, else the default weights' file after its sha256 check."""
     if checkpoint is not None:
         return Path(checkpoint)
-    if entry.default_checkpoint is None:
-        return None
-    from depth_completion_ros.paths import models_dir
-    return models_dir() / entry.default_checkpoint
+    weights = entry.default_weights
+    return None if weights is None else weights.verify()
 
 
 def build_config(config_cls: type, values: Mapping[str, Any], *, source: str) -> Any:

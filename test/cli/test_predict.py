@@ -33,8 +33,8 @@ def test_predict_writes_depth_and_confidence(tmp_path, capsys, make_folder):
     assert "2 frames" in line and "ms/frame" in line
 
 
-def test_models_table_lists_capabilities():
+def test_models_table_lists_declared_inputs():
     table = models_cli.format_table().splitlines()
-    assert table[0].split()[:3] == ["name", "needs", "LiDAR"]
+    assert table[0].split()[:3] == ["name", "requires", "optional"]
     row = next(r for r in table if r.startswith("classical"))
-    assert row.split()[1:5] == ["yes", "no", "no", "-"]
+    assert row.split()[1:5] == ["sparse_depth", "-", "no", "-"]

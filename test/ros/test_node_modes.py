@@ -10,7 +10,7 @@ import pytest
 from rclpy.parameter import Parameter
 
 from depth_completion_ros.models import registry
-from depth_completion_ros.models.base import CompletionOutput, ModelCapabilities
+from depth_completion_ros.models.base import CompletionOutput, ModelInput, ModelSpec
 
 MONO_DEPTH = 7.0
 
@@ -23,8 +23,8 @@ class _MonoConfig:
 class _ConstantMono:
     """RGB-only stand-in (no RGB-only model is registered yet): depth 7 m everywhere."""
 
-    name = "test_mono"
-    capabilities = ModelCapabilities(needs_lidar=False, rgb_only=True)
+    spec = ModelSpec("test_mono", required=(ModelInput.RGB,), description="test stand-in")
+    name = spec.name
 
     def predict(self, rgb, sparse_depth, K):
         shape = rgb.shape[:2]
@@ -34,12 +34,10 @@ class _ConstantMono:
 
 @pytest.fixture
 def mono_model():
-    """Register the stand-in for this test only (the registry has no unregister: pop it after)."""
-    registry.register_model("test_mono", factory=lambda cfg, **kw: _ConstantMono(),
-                            config_cls=_MonoConfig, capabilities=_ConstantMono.capabilities,
-                            description="test stand-in")
-    yield "test_mono"
-    registry._REGISTRY.pop("test_mono", None)
+    """Register the stand-in for this test only."""
+    with registry.temporary_model(_ConstantMono.spec, factory=lambda cfg, **kw: _ConstantMono(),
+                                  config_cls=_MonoConfig):
+        yield "test_mono"
 
 
 def _feed_until(h, frames, stamp, condition, *, cloud, timeout=60.0):
