@@ -130,7 +130,7 @@ class WeightsSpec:
     input_spec: InputSpec
     training_data: str
     recipe: str
-    scores: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict, hash=False)
     license: str = ""
 
     def __post_init__(self) -> None:
