@@ -14,7 +14,7 @@ import numpy as np
 
 from depth_completion_ros.bag.topics import BagTopics
 from depth_completion_ros.errors import InputError, ModelError
-from depth_completion_ros.evaluation.frames import EvalFrame, iter_bag_frames
+from depth_completion_ros.evaluation.frames import BadMessage, EvalFrame, iter_bag_frames
 from depth_completion_ros.evaluation.ground_truth import KittiGroundTruth
 from depth_completion_ros.evaluation.results import FrameRow, bin_label
 from depth_completion_ros.evaluation.scoring import (ScoringTarget, frame_rings, gt_target,
@@ -83,6 +83,12 @@ def make_target(frame: EvalFrame, lines: int, setup: EvaluationSetup,
     return heldout_target(frame.points, rings, lidar_to_camera, frame.camera, lines)
 
 
+def bad_message_row(bad: BadMessage, lines: int) -> FrameRow:
+    """The row of a message the decoders rejected: skipped at every line count, like a frame,
+    so each line count's summary counts it; ``reason`` says what was wrong."""
+    return FrameRow(lines, bad.index, bad.stamp_ns, FrameStatus.BAD_MESSAGE, reason=bad.reason)
+
+
 def evaluate_frame(pipeline: DepthPipeline, frame: EvalFrame, lines: int,
                    setup: EvaluationSetup) -> tuple[FrameRow, Snapshot | None]:
     """Run and score one frame at one line count; the row says why when it is not scored."""
@@ -129,14 +135,18 @@ def evaluate_offline(pipeline: DepthPipeline, setup: EvaluationSetup, *,
     """Evaluate every frame of the bag at every line count of ``setup``.
 
     Returns:
-        (rows, snapshots): one row per frame and line count in bag order; the first
-        ``keep_snapshots`` scored frames of each line count for the figures.
+        (rows, snapshots): one row per frame (and per bad message, see :func:`bad_message_row`)
+        and line count in bag order; the first ``keep_snapshots`` scored frames of each line
+        count for the figures.
     """
     rows: list[FrameRow] = []
     snapshots: list[Snapshot] = []
     for frame in iter_bag_frames(setup.bag, setup.topics, setup.sync):
         for lines in setup.lines:
-            row, snapshot = evaluate_frame(pipeline, frame, lines, setup)
+            if isinstance(frame, BadMessage):
+                row, snapshot = bad_message_row(frame, lines), None
+            else:
+                row, snapshot = evaluate_frame(pipeline, frame, lines, setup)
             rows.append(row)
             if snapshot is not None and \
                     sum(s.lines == lines for s in snapshots) < keep_snapshots:

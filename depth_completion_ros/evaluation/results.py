@@ -43,13 +43,15 @@ class FrameRow:
 
     Attributes:
         lines: LiDAR lines given to the model (0 = none).
-        frame: image index in the bag.
+        frame: image index in the bag (-1: a bad message that is not an image).
         stamp_ns: image stamp.
-        status: "scored", or why not ("no ground truth", "not servable: ...", "not delivered").
+        status: "scored", or why not ("no ground truth", "not servable: ...", "not delivered",
+            "bad message": see ``reason``).
         mode: pipeline mode ("completion" / "prediction"), empty when not run.
         latency_ms: pipeline time (offline) or image-stamp-to-output receive time (online).
         metrics: devkit metrics on the scored pixels, or None.
         bins: distance bin label -> metrics (None for an empty bin).
+        reason: what was wrong with a bad message (its topic and the decoder's error), else "".
     """
 
     lines: int
@@ -60,6 +62,7 @@ class FrameRow:
     latency_ms: float = float("nan")
     metrics: DepthMetrics | None = None
     bins: dict[str, DepthMetrics | None] = field(default_factory=dict)
+    reason: str = ""
 
 
 @dataclass
@@ -92,11 +95,18 @@ def summarise(rows: list[FrameRow], lines: int) -> LinesSummary:
         float(np.percentile(latencies, 95)) if latencies.size else float("nan"))
 
 
+def bad_messages(rows: list[FrameRow], lines: int) -> list[FrameRow]:
+    """One row per message the decoders rejected: its row at ``lines`` (every line count has
+    one, so that each summary counts it)."""
+    return [r for r in rows if r.status == FrameStatus.BAD_MESSAGE and r.lines == lines]
+
+
 def write_csv(rows: list[FrameRow], path: str | Path) -> None:
-    """One line per frame and line count: ids, status, latency, every metric, per-bin RMSE/MAE."""
+    """One line per frame and line count: ids, status (and reason), latency, every metric,
+    per-bin RMSE/MAE."""
     names = list(DEVKIT_NAMES.values())
     labels = [bin_label(b) for b in DISTANCE_BINS]
-    header = ["lines", "frame", "stamp_ns", "status", "mode", "latency_ms", *names,
+    header = ["lines", "frame", "stamp_ns", "status", "reason", "mode", "latency_ms", *names,
               *[f"{k}_{label}" for label in labels for k in ("rmse", "mae")]]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as stream:
@@ -106,7 +116,7 @@ def write_csv(rows: list[FrameRow], path: str | Path) -> None:
             values = devkit_dict(r.metrics) or {}
             per_bin = [(devkit_dict(r.bins.get(label)) or {}).get(k, "")
                        for label in labels for k in ("rmse", "mae")]
-            writer.writerow([r.lines, r.frame, r.stamp_ns, r.status, r.mode,
+            writer.writerow([r.lines, r.frame, r.stamp_ns, r.status, r.reason, r.mode,
                              f"{r.latency_ms:.3f}", *[values.get(n, "") for n in names],
                              *per_bin])
 
@@ -141,7 +151,8 @@ def _summary_json(s: LinesSummary) -> dict[str, Any]:
 
 def _row_json(r: FrameRow) -> dict[str, Any]:
     return {"lines": r.lines, "frame": r.frame, "stamp_ns": r.stamp_ns, "status": r.status,
-            "mode": r.mode, "latency_ms": r.latency_ms, "metrics": devkit_dict(r.metrics),
+            "reason": r.reason, "mode": r.mode, "latency_ms": r.latency_ms,
+            "metrics": devkit_dict(r.metrics),
             "bins": {k: devkit_dict(v) for k, v in r.bins.items()}}
 
 

@@ -16,9 +16,10 @@ from depth_completion_ros.evaluation.calibration import resolve_lidar_to_camera
 from depth_completion_ros.evaluation.ground_truth import KittiGroundTruth
 from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.evaluation.offline import EvaluationSetup, Snapshot, evaluate_offline
-from depth_completion_ros.evaluation.report import display_path, metrics_table, write_report
-from depth_completion_ros.evaluation.results import (FrameRow, summarise, to_json, write_csv,
-                                                     write_json)
+from depth_completion_ros.evaluation.report import (append_section, display_path,
+                                                    metrics_table, write_report)
+from depth_completion_ros.evaluation.results import (FrameRow, bad_messages, summarise, to_json,
+                                                     write_csv, write_json)
 from depth_completion_ros.geometry.beams import sweep_lines
 from depth_completion_ros.models.base import DepthModel
 from depth_completion_ros.models.registry import get_model
@@ -108,12 +109,13 @@ def run_evaluation(request: EvaluationRequest,
         rows, snapshots = evaluate_offline(pipeline, setup)
         extra = {}
     summaries = [summarise(rows, n) for n in setup.lines]
+    bad = bad_messages(rows, setup.lines[0])
     meta = {"model": request.model, "bag": display_path(request.bag),
             "mode": "online (live node)" if request.online else "offline (node pipeline)",
             "ground_truth": "held-out beams (evaluation/heldout.py, lines per evaluation/"
                             "splits.py)" if heldout else display_path(request.gt_dir),
             "scored_on": "KITTI 16-bit encoding of prediction and ground truth",
-            "max_depth_m": settings.max_depth,
+            "max_depth_m": settings.max_depth, "bad_messages": len(bad),
             "lidar_to_camera": np.round(transform, 9).tolist(), **extra}
     document = to_json(rows, summaries, meta)
     json_path = request.json_path or request.report / "metrics.json"
@@ -122,6 +124,9 @@ def run_evaluation(request: EvaluationRequest,
     write_csv(rows, csv_path)
     report = write_report(request.report, summaries, snapshots,
                           {k: v for k, v in meta.items() if k != "lidar_to_camera"})
+    if bad:
+        append_section(report, "Bad messages (skipped; the evaluation went on)",
+                       [f"- stamp {r.stamp_ns} ns: {r.reason}" for r in bad])
     return EvaluationOutcome(metrics_table(summaries), report, json_path, csv_path, document)
 
 

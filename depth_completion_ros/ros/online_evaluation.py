@@ -26,12 +26,12 @@ import yaml
 from rosbags.rosbag2 import Writer
 
 from depth_completion_ros.bag.messages import TYPESTORE, point_cloud, stamp_to_ns
-from depth_completion_ros.bag.reading import iter_messages, open_bag
+from depth_completion_ros.bag.reading import BagMessage, iter_messages, open_bag
 from depth_completion_ros.bag.schedule import ReplayOptions
-from depth_completion_ros.errors import InputError
-from depth_completion_ros.evaluation.frames import iter_bag_frames
+from depth_completion_ros.errors import DepthCompletionError, InputError
+from depth_completion_ros.evaluation.frames import BadMessage, iter_bag_frames
 from depth_completion_ros.evaluation.offline import EvaluationSetup, Snapshot, _score_into, \
-    make_target
+    bad_message_row, make_target
 from depth_completion_ros.evaluation.results import FrameRow
 from depth_completion_ros.evaluation.scoring import frame_rings
 from depth_completion_ros.geometry.beams import input_mask
@@ -66,12 +66,18 @@ def write_input_bag(source: Path, target: Path, setup: EvaluationSetup, lines: i
                 continue
             raw = message.raw
             if message.topic == setup.topics.points and lines != 64:
-                raw = _keep_input_rings(message.decode(), setup.ring_source, lines)
+                raw = _keep_input_rings(message, setup.ring_source, lines)
             writer.write(out[message.topic], message.log_time_ns, raw)
 
 
-def _keep_input_rings(msg: Any, ring_source: str, lines: int) -> bytes:
-    cloud = cloud_to_points(msg)
+def _keep_input_rings(message: BagMessage, ring_source: str, lines: int) -> bytes:
+    """The cloud keeping only the input rings of ``lines``; one the decoders reject as it is
+    (the node rejects it too, and the report lists it as a bad message)."""
+    try:
+        msg = message.decode()
+        cloud = cloud_to_points(msg)
+    except DepthCompletionError:
+        return message.raw
     keep = input_mask(frame_rings(cloud.xyz, cloud.ring, ring_source), lines)
     intensity = cloud.intensity if cloud.intensity is not None else np.zeros(len(cloud.xyz))
     points = np.column_stack([cloud.xyz, intensity]).astype(np.float32)[keep]
@@ -154,6 +160,9 @@ def _score_recorded(setup: EvaluationSetup, lines: int, outputs: dict[str, Any],
                     transform: np.ndarray) -> tuple[list[FrameRow], list[Snapshot]]:
     rows, snapshots = [], []
     for frame in iter_bag_frames(setup.bag, setup.topics, setup.sync):
+        if isinstance(frame, BadMessage):
+            rows.append(bad_message_row(frame, lines))
+            continue
         row = FrameRow(lines, frame.index, frame.stamp_ns, FrameStatus.SCORED, mode="live")
         depth_msg = outputs.get(f"depth{frame.stamp_ns}")
         if depth_msg is None:
