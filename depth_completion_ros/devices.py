@@ -12,8 +12,12 @@ Example:
 from __future__ import annotations
 
 from enum import Enum
+from typing import TypeVar
 
 from depth_completion_ros.errors import InputError
+
+
+ChoiceT = TypeVar("ChoiceT", bound="_Choice")
 
 
 class _Choice(str, Enum):
@@ -25,7 +29,7 @@ class _Choice(str, Enum):
         return tuple(member.value for member in cls)
 
     @classmethod
-    def parse(cls, value: object) -> _Choice:
+    def parse(cls: type[ChoiceT], value: object) -> ChoiceT:
         """The member whose value is ``value``.
 
         Raises:

@@ -163,8 +163,3 @@ def load_checkpoint(path: str | Path, module: nn.Module, *, model_name: str,
     check_state_dict(module, state, source=f"checkpoint {path}")
     module.load_state_dict(state, strict=True)
     return meta
-
-
-def meta_as_dict(meta: CheckpointMeta) -> dict[str, Any]:
-    """Metadata as a plain dict (for model cards and reports)."""
-    return dataclasses.asdict(meta)

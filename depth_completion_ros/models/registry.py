@@ -156,7 +156,7 @@ def get_model(name: str, config: Mapping[str, Any] | None = None, *,
     """
     entry = get_entry(name)
     try:
-        dev, prec = Device(Device.parse(device)), Precision(Precision.parse(precision))
+        dev, prec = Device.parse(device), Precision.parse(precision)
     except InputError as err:
         raise ModelError(f"model {name!r}: {err}") from err
     cfg = build_config(entry.config_cls, config or {}, source=f"config of model {name!r}")

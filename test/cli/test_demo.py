@@ -12,6 +12,7 @@ import pytest
 
 from depth_completion_ros.cli import demo
 from depth_completion_ros.errors import DataFormatError
+from depth_completion_ros.geometry.crop import Crop
 from depth_completion_ros.geometry.projection import project_to_depth
 from depth_completion_ros.io.depth_png import read_depth_png
 from depth_completion_ros.io.kitti_raw import open_sequence
@@ -73,7 +74,8 @@ def test_crop_density_hand_value() -> None:
     sparse = np.zeros((6, 8))
     sparse[5, 1] = 1.0  # left of the bottom-centre 4x2 crop (columns 2-5, rows 4-5)
     sparse[4, 3] = 2.0
-    assert demo.crop_density(sparse, (4, 2)) == pytest.approx(1 / 8)
+    assert demo.crop_density(sparse, Crop(4, 2)) == pytest.approx(1 / 8)
+    assert demo.crop_density(sparse, Crop(20, 20)) == pytest.approx(2 / 48)  # clamped to 8x6
 
 
 def test_demo_on_missing_folder(tmp_path: Path) -> None:
