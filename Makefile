@@ -21,8 +21,11 @@ $(STAMP): requirements-venv.txt setup.py setup.cfg
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . || $(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
+# Lint (ruff.toml), types (setup.cfg [mypy]: strict on the core), tests and the docstring examples.
 test: $(STAMP)
-	$(PY) -m pytest test
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m pytest test depth_completion_ros --doctest-modules
 
 demo: $(STAMP)
 	$(VENV)/bin/depth-completion demo --out out/demo

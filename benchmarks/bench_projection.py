@@ -3,8 +3,8 @@
 Prints the median over repeated runs for each frame set, the machine, and two references timed in
 the same run on the same data: a straightforward float64 homogeneous projection with a sort-based
 z-buffer, and the same with ``np.minimum.at``. Single thread: ``cv2.setNumThreads(1)`` and the BLAS
-thread count pinned to 1 (numpy's elementwise work is single-threaded anyway). Uses the 16 shared frames when
-present, else the embedded 4-frame sample (KITTI data, CC BY-NC-SA 3.0).
+thread count pinned to 1 (numpy's elementwise work is single-threaded anyway). Uses the 16 shared
+frames when present, else the embedded 4-frame sample (KITTI data, CC BY-NC-SA 3.0).
 
 Run: ``.venv/bin/python benchmarks/bench_projection.py [--repeats N]``
 """
@@ -14,8 +14,8 @@ import argparse
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 # one core: pin BLAS threads before numpy loads (this is a script, never imported by the package)
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -103,9 +103,10 @@ def main() -> None:
         if not np.array_equal(ours > 0, naive_sort(pts, T, cam) > 0):
             raise SystemExit(f"frame {frame.index}: project_to_depth and the reference disagree")
         for name, fn in zip(rows, (project_to_depth, naive_sort, naive_minimum_at)):
-            rows[name].append(median_ms(lambda: fn(pts, T, cam), args.repeats))
+            rows[name].append(median_ms(lambda fn=fn, pts=pts: fn(pts, T, cam), args.repeats))
     print(f"machine: {machine()}; single thread (cv2 and BLAS threads = 1)")
-    print(f"data: {root.name}, {len(npts)} frames, {int(np.mean(npts))} points per scan on average, "
+    print(f"data: {root.name}, {len(npts)} frames, {int(np.mean(npts))} points per scan on "
+          "average, "
           f"image 1242x375; median of {args.repeats} runs per frame, then median over frames")
     for name, values in rows.items():
         print(f"  {name:34s} {np.median(values):6.2f} ms  (frames: {min(values):.2f}-"

@@ -1,4 +1,5 @@
-"""Shared fixtures: the embedded sample (always present) and the larger shared sets (skip if absent)."""
+"""Shared fixtures: the embedded sample (always present), the larger shared sets (skipped if
+absent)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -8,11 +8,13 @@ import pytest
 from depth_completion_ros.errors import InputError, ModelError
 from depth_completion_ros.geometry.camera import PinholeCamera
 from depth_completion_ros.models.base import CompletionOutput, ModelInput, ModelSpec
-from depth_completion_ros.settings import PipelineSettings
 from depth_completion_ros.pipeline import DepthPipeline
+from depth_completion_ros.settings import PipelineSettings
 
 CAM = PinholeCamera(4, 4, np.array([[2.0, 0, 2], [0, 2, 2], [0, 0, 1]]))
 RGB = np.zeros((4, 4, 3), np.uint8)
+
+NEAR_HALF_METRE = PipelineSettings(min_depth=0.5, max_depth=80.0)
 
 
 class EchoModel:
@@ -49,7 +51,7 @@ class ConstantMono:
 def test_completion_hand_computed_case():
     # (0, 0, 5) and (0, 0, 3) both hit pixel (2, 2): the nearer wins; (2, 0, 4) hits u = 3.
     pts = np.array([[0, 0, 5], [0, 0, 3], [2, 0, 4]], np.float32)
-    result = DepthPipeline(EchoModel(), np.eye(4), PipelineSettings(min_depth=0.5, max_depth=80.0)).process(
+    result = DepthPipeline(EchoModel(), np.eye(4), NEAR_HALF_METRE).process(
         RGB, CAM, pts)
     assert (result.mode, result.model_name, result.points_in_view) == ("completion", "echo", 2)
     assert result.density == pytest.approx(2 / 16)
@@ -62,10 +64,11 @@ def test_completion_hand_computed_case():
 
 def test_depth_range_applies_to_input_points_and_to_outputs():
     pts = np.array([[0, 0, 200.0], [0, 0, 0.2]], np.float32)
-    result = DepthPipeline(EchoModel(), np.eye(4), PipelineSettings(min_depth=0.5, max_depth=80.0)).process(
+    result = DepthPipeline(EchoModel(), np.eye(4), NEAR_HALF_METRE).process(
         RGB, CAM, pts)
     assert result.points_in_view == 0
-    far = DepthPipeline(ConstantMono(90.0), np.eye(4), PipelineSettings(max_depth=80.0)).process(RGB, CAM, None)
+    far = DepthPipeline(ConstantMono(90.0), np.eye(4), PipelineSettings(max_depth=80.0)).process(
+        RGB, CAM, None)
     assert np.isnan(far.depth).all() and not far.confidence.any()
 
 
@@ -153,7 +156,8 @@ def test_real_sample_completion_keeps_lidar_depths(sample_dir):
     bgr = cv2.imread(str(sample_dir / "image_02/data/0000000000.png"))
     scan = np.fromfile(sample_dir / "velodyne_points/data/0000000000.bin", np.float32)
     camera = calib.camera(2, bgr.shape[1], bgr.shape[0])
-    result = DepthPipeline(EchoModel(), calib.lidar_to_camera(), PipelineSettings(max_depth=80.0)).process(
+    pipeline = DepthPipeline(EchoModel(), calib.lidar_to_camera(), PipelineSettings(max_depth=80.0))
+    result = pipeline.process(
         bgr[:, :, ::-1].copy(), camera, scan.reshape(-1, 4))
     hit = result.sparse_depth > 0
     assert 14_000 < result.points_in_view < 20_000  # ~20k points, fewer pixels (z-buffer)

@@ -29,13 +29,14 @@ are not rclpy types, which sensor_msgs_py asserts).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from depth_completion_ros.errors import CalibrationError, InputError
 from depth_completion_ros import decoding as conv
+from depth_completion_ros.errors import CalibrationError, InputError
 from depth_completion_ros.ros import encoding as enc
 
 

@@ -25,15 +25,20 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from depth_completion_ros.checks import check_image
 from depth_completion_ros.decoding import stamp_to_seconds
-from depth_completion_ros.errors import (ConfigError, DepthCompletionError, InputError,
-                                         ModelError)
+from depth_completion_ros.errors import ConfigError, DepthCompletionError, InputError, ModelError
 from depth_completion_ros.models.registry import list_models
 from depth_completion_ros.pipeline import DepthPipeline
 from depth_completion_ros.ros import compat
 from depth_completion_ros.ros.diagnostics import to_diagnostic_array
 from depth_completion_ros.ros.outputs import OutputPublishers
-from depth_completion_ros.ros.params import (PARAMETERS, NodeSettings, check_parameters,
-                                             check_settings, descriptor, make_qos)
+from depth_completion_ros.ros.params import (
+    PARAMETERS,
+    NodeSettings,
+    check_parameters,
+    check_settings,
+    descriptor,
+    make_qos,
+)
 from depth_completion_ros.runtime.inputs import BadInputReport, CameraCache
 from depth_completion_ros.runtime.model_slot import ModelKey, ModelSet, ModelSlot
 from depth_completion_ros.runtime.stats import NodeStats

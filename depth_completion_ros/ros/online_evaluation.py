@@ -28,14 +28,19 @@ from rosbags.rosbag2 import Writer
 from depth_completion_ros.bag.messages import TYPESTORE, point_cloud, stamp_to_ns
 from depth_completion_ros.bag.reading import BagMessage, iter_messages, open_bag
 from depth_completion_ros.bag.schedule import ReplayOptions
+from depth_completion_ros.decoding import cloud_to_points
 from depth_completion_ros.errors import DepthCompletionError, InputError
 from depth_completion_ros.evaluation.frames import BadMessage, iter_bag_frames
-from depth_completion_ros.evaluation.offline import EvaluationSetup, Snapshot, _score_into, \
-    bad_message_row, make_target
+from depth_completion_ros.evaluation.offline import (
+    EvaluationSetup,
+    Snapshot,
+    _score_into,
+    bad_message_row,
+    make_target,
+)
 from depth_completion_ros.evaluation.results import FrameRow
 from depth_completion_ros.evaluation.scoring import frame_rings
 from depth_completion_ros.geometry.beams import input_mask
-from depth_completion_ros.decoding import cloud_to_points
 from depth_completion_ros.ros.live import NAMESPACE, frame_account, run_live
 from depth_completion_ros.ros.params import NodeSettings
 from depth_completion_ros.settings import PipelineSettings

@@ -14,12 +14,12 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
+from depth_completion_ros.decoding import depth_to_mm
 from depth_completion_ros.geometry.projection import unproject_depth
 from depth_completion_ros.pipeline import FrameResult
 from depth_completion_ros.ros import compat
-from depth_completion_ros.viz import colorize_depth
-from depth_completion_ros.decoding import depth_to_mm
 from depth_completion_ros.ros.params import NodeSettings
+from depth_completion_ros.viz import colorize_depth
 
 
 class OutputPublishers:

@@ -9,8 +9,11 @@ import pytest
 
 from depth_completion_ros.errors import InputError
 from depth_completion_ros.geometry.camera import PinholeCamera
-from depth_completion_ros.geometry.projection import (project_points, project_to_depth,
-                                                      unproject_depth)
+from depth_completion_ros.geometry.projection import (
+    project_points,
+    project_to_depth,
+    unproject_depth,
+)
 from depth_completion_ros.io.kitti_raw import open_sequence
 
 K = np.array([[100.0, 0.0, 20.5], [0.0, 100.0, 10.5], [0.0, 0.0, 1.0]])

@@ -1,8 +1,8 @@
 """The issue's bad-input list, one row each: a domain error naming the file and the field."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np

@@ -9,8 +9,11 @@ import pytest
 
 from depth_completion_ros.errors import CalibrationError, DataFormatError
 from depth_completion_ros.io.depth_png import write_depth_png
-from depth_completion_ros.io.kitti_dc import (list_depth_annotated, list_depth_selection,
-                                              read_intrinsics_txt)
+from depth_completion_ros.io.kitti_dc import (
+    list_depth_annotated,
+    list_depth_selection,
+    read_intrinsics_txt,
+)
 
 DRIVE = "2011_09_26_drive_0002_sync"
 
@@ -27,7 +30,8 @@ def make_selection(root: Path, with_gt: bool = True) -> None:
         write_depth_png(root / "velodyne_raw" / (stem.format("velodyne_raw") + ".png"),
                         depth_image(int(frame)))
         if with_gt:
-            write_depth_png(root / "groundtruth_depth" / (stem.format("groundtruth_depth") + ".png"),
+            write_depth_png(root / "groundtruth_depth" /
+                            (stem.format("groundtruth_depth") + ".png"),
                             depth_image(10 + int(frame)))
         (root / "image").mkdir(exist_ok=True)
         cv2.imwrite(str(root / "image" / (stem.format("image") + ".png")),
@@ -58,16 +62,19 @@ def test_selection_without_groundtruth(tmp_path: Path) -> None:
 def test_depth_annotated_with_raw_images(tmp_path: Path) -> None:
     for split, kind, frames in (("train", "velodyne_raw", (0, 5, 6)),
                                 ("train", "groundtruth", (5, 6))):
-        root = tmp_path / ("data_depth_velodyne" if kind == "velodyne_raw" else "data_depth_annotated")
+        root = tmp_path / ("data_depth_velodyne" if kind == "velodyne_raw"
+                           else "data_depth_annotated")
         for f in frames:
-            write_depth_png(root / split / DRIVE / "proj_depth" / kind / "image_02" / f"{f:010d}.png",
+            write_depth_png(root / split / DRIVE / "proj_depth" / kind / "image_02" /
+                            f"{f:010d}.png",
                             depth_image(f + (20 if kind == "groundtruth" else 1)))
     raw = tmp_path / "raw" / "2011_09_26" / DRIVE / "image_02" / "data"
     raw.mkdir(parents=True)
     cv2.imwrite(str(raw / "0000000005.png"), np.zeros((4, 6, 3), np.uint8))
     samples = list_depth_annotated(tmp_path / "data_depth_velodyne",
                                    tmp_path / "data_depth_annotated", raw_root=tmp_path / "raw")
-    assert [s.name for s in samples] == [f"{DRIVE}_0000000005_image_02", f"{DRIVE}_0000000006_image_02"]
+    assert [s.name for s in samples] == [f"{DRIVE}_0000000005_image_02",
+                                         f"{DRIVE}_0000000006_image_02"]
     assert samples[0].image_path is not None and samples[1].image_path is None
     frame = samples[0].load()
     assert frame.sparse[1, 2] == 6.0 and frame.groundtruth[1, 2] == 25.0 and frame.K is None

@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 from depth_completion_ros.errors import DataFormatError
-from depth_completion_ros.io.kitti_raw import (open_sequence, read_rgb,
-                                               read_timestamps, read_velodyne_bin)
+from depth_completion_ros.io.kitti_raw import (
+    open_sequence,
+    read_rgb,
+    read_timestamps,
+    read_velodyne_bin,
+)
 
 
 def test_flat_layout_frames(sample_dir: Path) -> None:

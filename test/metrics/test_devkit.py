@@ -5,8 +5,12 @@ import numpy as np
 import pytest
 
 from depth_completion_ros.errors import InputError
-from depth_completion_ros.metrics.devkit import (binned_metrics, fill_invalid_devkit,
-                                                 frame_metrics, mean_metrics)
+from depth_completion_ros.metrics.devkit import (
+    binned_metrics,
+    fill_invalid_devkit,
+    frame_metrics,
+    mean_metrics,
+)
 
 
 def test_hand_computed_frame() -> None:

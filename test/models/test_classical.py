@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from depth_completion_ros.evaluation.heldout import cut, iter_drive, score_frame
-from depth_completion_ros.models import get_model
-from depth_completion_ros.models import classical
+from depth_completion_ros.models import classical, get_model
 from depth_completion_ros.models.classical import interpolate_columns
 from depth_completion_ros.models.column_fill import bracket_rows, running_max, substitute_missing
 

@@ -7,17 +7,18 @@ install: the fakes are called, results equal the numpy path, library errors beco
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
+from depth_completion_ros import decoding as conv
 from depth_completion_ros.errors import InputError
 from depth_completion_ros.models.registry import get_model
 from depth_completion_ros.pipeline import DepthPipeline
 from depth_completion_ros.ros import compat
-from depth_completion_ros import decoding as conv
 from depth_completion_ros.ros import encoding as enc
 
 

@@ -1,7 +1,6 @@
 """Shipped parameter presets, KITTI calibration, Fast DDS profile and launch file."""
 from __future__ import annotations
 
-import dataclasses
 import xml.etree.ElementTree as ET
 
 import numpy as np

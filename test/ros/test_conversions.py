@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from depth_completion_ros.errors import InputError
 from depth_completion_ros import decoding as conv
+from depth_completion_ros.errors import InputError
 from depth_completion_ros.ros import encoding
 
 RGB = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)  # (H=2, W=3) hand-made pixels

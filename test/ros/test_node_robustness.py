@@ -1,4 +1,5 @@
-"""Bad input never stops the node: each bad message is counted and skipped, the next frame served."""
+"""Bad input never stops the node: each bad message is counted and skipped, the next frame
+served."""
 from __future__ import annotations
 
 import numpy as np

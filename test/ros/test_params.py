@@ -1,14 +1,16 @@
 """Node settings: typed mapping, and the reasons invalid combinations are rejected."""
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
 from depth_completion_ros.errors import ConfigError
-from depth_completion_ros.ros.params import (PARAMETERS, NodeSettings, check_parameters,
-                                             check_settings)
+from depth_completion_ros.ros.params import (
+    PARAMETERS,
+    NodeSettings,
+    check_parameters,
+    check_settings,
+)
 
 MODELS = ["classical", "nearest"]
 

@@ -138,7 +138,8 @@ def camera_rotation() -> np.ndarray:
     """(3, 3) rotation LiDAR frame -> camera optical frame (yaw left, then pitch down)."""
     yaw, pitch = np.radians(CAMERA_YAW_DEG), np.radians(CAMERA_PITCH_DEG)
     rz = np.array([[np.cos(yaw), -np.sin(yaw), 0], [np.sin(yaw), np.cos(yaw), 0], [0, 0, 1]])
-    ry = np.array([[np.cos(pitch), 0, np.sin(pitch)], [0, 1, 0], [-np.sin(pitch), 0, np.cos(pitch)]])
+    ry = np.array([[np.cos(pitch), 0, np.sin(pitch)], [0, 1, 0],
+                   [-np.sin(pitch), 0, np.cos(pitch)]])
     body = rz @ ry  # camera body axes (x forward, y left, z up) in the LiDAR frame
     return LIDAR_TO_OPTICAL @ body.T
 

@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
+from depth_completion_ros.decoding import cloud_to_points, image_to_rgb
 from depth_completion_ros.models.registry import get_model, list_models
 from depth_completion_ros.pipeline import DepthPipeline
-from depth_completion_ros.decoding import cloud_to_points, image_to_rgb
 from depth_completion_ros.settings import PipelineSettings
 
 MODELS = [entry.name for entry in list_models()]
@@ -54,8 +54,8 @@ def test_every_model_full_size_nan_only_outside_the_beams_and_within_measured_ra
 
 def plane_errors(result, gt, label, surface: int, max_gt: float,
                  scene_pole: int = 3) -> np.ndarray:
-    """Relative errors of ``depth`` on ``surface`` pixels between their column's top and bottom beam,
-    21 px from any other surface and from the pole's columns, at GT depth below ``max_gt``
+    """Relative errors of ``depth`` on ``surface`` pixels between their column's top and bottom
+    beam, 21 px from any other surface and from the pole's columns, at GT depth below ``max_gt``
     metres."""
     measured = result.sparse_depth > 0
     row = np.arange(measured.shape[0])[:, None]
