@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", required=True, metavar="DIR", help="report folder")
     parser.add_argument("--json", metavar="FILE", help="JSON file (default: DIR/metrics.json)")
     parser.add_argument("--save-predictions", metavar="DIR",
-                        help="write predictions and ground truth as KITTI 16-bit PNGs")
+                        help="write predictions and ground truth as KITTI 16-bit PNGs, named "
+                             "by KITTI frame number (%%010d.png), else by image stamp (ns)")
     parser.add_argument("--online", action="store_true",
                         help="replay the bag through the live node and score its outputs")
     parser.add_argument("--image-topic", default=defaults.image)

@@ -22,6 +22,7 @@ from depth_completion_ros.checks import check_image
 from depth_completion_ros.decoding import (PointCloud, camera_info_to_camera, cloud_to_points,
                                            image_to_rgb)
 from depth_completion_ros.errors import DataFormatError, DepthCompletionError, InputError
+from depth_completion_ros.evaluation.ground_truth import bag_frame_numbers
 from depth_completion_ros.geometry.camera import PinholeCamera
 from depth_completion_ros.sync.policy import ImageDrivenSync, SyncConfig, SyncedFrame
 
@@ -39,6 +40,10 @@ class EvalFrame:
         ring: (N,) int32 ring per point from the cloud's ``ring`` field, or None.
         cloud_stamp_ns: stamp of the paired cloud, or None.
         reason: the sync policy's reason ("matched", "lidar_timeout", "unmatched").
+        source_frame: the KITTI frame number of the image, from the metadata ``depth-completion
+            convert`` writes (:func:`~depth_completion_ros.evaluation.ground_truth.
+            bag_frame_numbers`: one number per image, in bag order, so the image at position
+            ``index`` is entry ``index``), or None for a bag without it.
     """
 
     index: int
@@ -49,6 +54,7 @@ class EvalFrame:
     ring: np.ndarray | None
     cloud_stamp_ns: int | None
     reason: str
+    source_frame: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ def iter_bag_frames(bag: str | Path, topics: BagTopics,
     policy: ImageDrivenSync[_Image, _Cloud] = ImageDrivenSync(sync or SyncConfig(), clock)
     cameras: OrderedDict[int, PinholeCamera] = OrderedDict()
     pending: list[SyncedFrame[_Image, _Cloud]] = []
+    sources = bag_frame_numbers(bag)
     count = 0
     for message in iter_messages(bag, [topics.image, topics.camera_info, topics.points]):
         clock.now = message.log_time_ns / 1e9
@@ -103,13 +110,13 @@ def iter_bag_frames(bag: str | Path, topics: BagTopics,
             pending += policy.add_cloud(stamp / 1e9, _Cloud(stamp, payload))
         elif payload is not None:
             ready, pending = pending, []  # a new image: earlier ones take the latest info
-            yield from (_frame(frame, cameras, bag, topics) for frame in ready)
+            yield from (_frame(frame, cameras, bag, topics, sources) for frame in ready)
             pending += policy.add_image(stamp / 1e9, _Image(index, stamp, payload))
         ready = [f for f in pending if f.image.stamp_ns in cameras]
         pending = [f for f in pending if f not in ready]
-        yield from (_frame(frame, cameras, bag, topics) for frame in ready)
+        yield from (_frame(frame, cameras, bag, topics, sources) for frame in ready)
     clock.now += policy.config.max_wait + 1e-3  # the last image waited its max_wait
-    yield from (_frame(frame, cameras, bag, topics) for frame in pending + policy.poll())
+    yield from (_frame(frame, cameras, bag, topics, sources) for frame in pending + policy.poll())
 
 
 class _BagClock:
@@ -165,7 +172,8 @@ def _bad_message(message: BagMessage, index: int, err: Exception) -> BadMessage:
 
 
 def _frame(frame: SyncedFrame[_Image, _Cloud], cameras: OrderedDict[int, PinholeCamera],
-           bag: str | Path, topics: BagTopics) -> EvalFrame | BadMessage:
+           bag: str | Path, topics: BagTopics, sources: list[int] | None
+           ) -> EvalFrame | BadMessage:
     """The released frame with its camera (same stamp, else the latest); an image whose size is
     not its camera's is a bad message (the node rejects it too)."""
     image = frame.image
@@ -180,7 +188,8 @@ def _frame(frame: SyncedFrame[_Image, _Cloud], cameras: OrderedDict[int, Pinhole
     except InputError as err:
         return BadMessage(image.index, image.stamp_ns, topics.image, f"{topics.image}: {err}")
     cloud = frame.cloud
+    source = sources[image.index] if sources and image.index < len(sources) else None
     return EvalFrame(image.index, image.stamp_ns, image.rgb, camera,
                      None if cloud is None else cloud.cloud.xyz,
                      None if cloud is None else cloud.cloud.ring,
-                     None if cloud is None else cloud.stamp_ns, frame.reason)
+                     None if cloud is None else cloud.stamp_ns, frame.reason, source)

@@ -36,7 +36,8 @@ class EvaluationSetup:
         lines: line counts to run (see :mod:`~depth_completion_ros.geometry.beams`).
         groundtruth: KITTI ground truth, or None for held-out beams.
         ring_source: "estimate" (the protocol's) or "field".
-        save_predictions: folder for ``lines_<N>/{prediction,groundtruth}/%010d.png``, or None.
+        save_predictions: folder for ``lines_<N>/{prediction,groundtruth}/<frame>.png``
+            (:func:`saved_name`), or None.
         pipeline: the node's pipeline settings (projection path, depth range, sync timing).
     """
 
@@ -107,6 +108,16 @@ def evaluate_frame(pipeline: DepthPipeline, frame: EvalFrame, lines: int,
     return _score_into(row, result.depth, result.confidence, frame, target, setup)
 
 
+def saved_name(frame: EvalFrame, setup: EvaluationSetup) -> str:
+    """File name of a frame's ``--save-predictions`` PNGs, after its source frame so that they
+    pair with a ground-truth folder: ``%010d.png`` of the KITTI frame number (with ``--gt``, the
+    number of the PNG it was scored against; else the one the converter stored in the bag), else
+    ``<image stamp in ns>.png``."""
+    number = frame.source_frame if setup.groundtruth is None else \
+        setup.groundtruth.frame_number(frame.index, frame.stamp_ns)
+    return f"{number:010d}.png" if number is not None else f"{frame.stamp_ns}.png"
+
+
 def _score_into(row: FrameRow, depth: np.ndarray, confidence: np.ndarray | None,
                 frame: EvalFrame, target: ScoringTarget,
                 setup: EvaluationSetup) -> tuple[FrameRow, Snapshot | None]:
@@ -118,9 +129,9 @@ def _score_into(row: FrameRow, depth: np.ndarray, confidence: np.ndarray | None,
         return row, None
     row.metrics, row.bins = metrics, {bin_label(b): m for b, m in bins.items()}
     if setup.save_predictions is not None:
-        folder = setup.save_predictions / f"lines_{row.lines}"
-        write_depth_png(folder / "prediction" / f"{frame.index:010d}.png", prediction)
-        write_depth_png(folder / "groundtruth" / f"{frame.index:010d}.png", groundtruth)
+        folder, name = setup.save_predictions / f"lines_{row.lines}", saved_name(frame, setup)
+        write_depth_png(folder / "prediction" / name, prediction)
+        write_depth_png(folder / "groundtruth" / name, groundtruth)
     x0, y0, w, h = target.crop
     conf = confidence[y0:y0 + h, x0:x0 + w] if confidence is not None \
         else np.zeros_like(prediction)
