@@ -59,3 +59,21 @@ def test_valid_settings_pass(tmp_path):
     s = NodeSettings(model="nearest", checkpoint=str(weights),
                      lidar_to_camera=tuple(np.eye(4).reshape(-1)))
     assert check_settings(s, MODELS) is None
+
+
+def test_the_parameter_table_of_docs_node_md_matches_the_declarations():
+    """docs/node.md lists every parameter once, with the declared default and description."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "node.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`") and cells[0][1:-1] in PARAMETERS:
+            rows[cells[0][1:-1]] = cells
+    assert sorted(rows) == sorted(PARAMETERS)
+    defaults = NodeSettings().to_parameters()
+    for name, (_, default, _, description) in rows.items():
+        expected = "unset" if name == "lidar_to_camera" else f"`{defaults[name]!r}`"
+        assert default == expected, name
+        assert description.startswith(PARAMETERS[name][0]), name
