@@ -18,7 +18,7 @@ from depth_completion_ros.cli.model_options import add_model_options, model_conf
 from depth_completion_ros.devices import Device
 from depth_completion_ros.errors import DataFormatError, InputError
 from depth_completion_ros.io.depth_png import write_depth_png
-from depth_completion_ros.io.kitti_dc import list_depth_selection
+from depth_completion_ros.io.kitti_dc import list_depth_selection, selection_file_names
 from depth_completion_ros.models import get_model
 
 
@@ -51,10 +51,10 @@ def run(args: argparse.Namespace) -> int:
     samples = list_depth_selection(args.kitti_dc)
     for sample in samples:  # before writing anything
         for part, path in (("image", sample.image_path), ("intrinsics", sample.intrinsics_path)):
-            if path is None:
+            if path is None:  # name the very file list_depth_selection looked for
+                expected = selection_file_names(sample.sparse_path.name)[part]
                 raise InputError(f"{args.kitti_dc}: {sample.sparse_path.name} has no {part} "
-                                 f"file (expected {part}/{sample.name}."
-                                 f"{'txt' if part == 'intrinsics' else 'png'})")
+                                 f"file (expected {part}/{expected})")
     (args.out / "confidence").mkdir(parents=True, exist_ok=True)
     times = []
     for sample in samples:

@@ -6,7 +6,8 @@
 * ``depth_selection/val_selection_cropped`` (and ``test_depth_completion_anonymous``):
   ``image/``, ``velodyne_raw/``, ``groundtruth_depth/`` (absent for test), ``intrinsics/``
   (a ``.txt`` of 9 numbers, K row-major), paired by name (``..._sync_image_<frame>_image_02.png``
-  <-> ``..._sync_velodyne_raw_...`` <-> ``..._sync_groundtruth_depth_...``).
+  <-> ``..._sync_velodyne_raw_...`` <-> ``..._sync_groundtruth_depth_...``, see
+  :func:`selection_file_names`).
 
 Depth PNGs are 16-bit, value / 256 = metres, 0 = no value (:mod:`depth_completion_ros.io.depth_png`).
 """
@@ -82,6 +83,29 @@ def _existing(path: Path) -> Path | None:
     return path if path.is_file() else None
 
 
+def selection_file_names(velodyne_name: str) -> dict[str, str]:
+    """File names of one depth-selection sample, from its ``velodyne_raw`` file name.
+
+    KITTI names the parts of a sample alike, the folder's word in the middle:
+    ``<drive>_sync_velodyne_raw_<frame>_image_02.png`` -> image
+    ``<drive>_sync_image_<frame>_image_02.png``, ground truth
+    ``<drive>_sync_groundtruth_depth_<frame>_image_02.png``, intrinsics
+    ``<drive>_sync_image_<frame>_image_02.txt``. A name without ``_velodyne_raw_`` (the anonymous
+    test set's ``0000000000.png``) is the same in every folder.
+
+    Returns:
+        folder -> file name, for ``image``, ``groundtruth_depth`` and ``intrinsics``.
+
+    Example:
+        >>> selection_file_names("d_sync_velodyne_raw_0000000005_image_02.png")["intrinsics"]
+        'd_sync_image_0000000005_image_02.txt'
+    """
+    image = velodyne_name.replace("_velodyne_raw_", "_image_", 1)
+    return {"image": image,
+            "groundtruth_depth": velodyne_name.replace("_velodyne_raw_", "_groundtruth_depth_", 1),
+            "intrinsics": Path(image).with_suffix(".txt").name}
+
+
 def list_depth_selection(root: str | Path) -> list[DcSample]:
     """Samples of a ``val_selection_cropped`` / ``test_depth_completion_anonymous`` folder.
 
@@ -94,12 +118,12 @@ def list_depth_selection(root: str | Path) -> list[DcSample]:
         raise DataFormatError(f"{root}: no velodyne_raw/*.png (not a depth-selection folder)")
     samples = []
     for path in sparse:
-        image_name = path.name.replace("_sync_velodyne_raw_", "_sync_image_", 1)
-        gt_name = path.name.replace("_sync_velodyne_raw_", "_sync_groundtruth_depth_", 1)
+        names = selection_file_names(path.name)
         samples.append(DcSample(
-            Path(image_name).stem, path, _existing(root / "groundtruth_depth" / gt_name),
-            _existing(root / "image" / image_name),
-            _existing(root / "intrinsics" / Path(image_name).with_suffix(".txt").name)))
+            Path(names["image"]).stem, path,
+            _existing(root / "groundtruth_depth" / names["groundtruth_depth"]),
+            _existing(root / "image" / names["image"]),
+            _existing(root / "intrinsics" / names["intrinsics"])))
     return samples
 
 

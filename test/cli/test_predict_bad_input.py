@@ -42,6 +42,29 @@ def test_missing_part_is_named_before_anything_is_written(tmp_path: Path, make_f
     assert not (tmp_path / "out").exists()
 
 
+def _drop_sync(root: Path) -> None:
+    """Rename ``<drive>_sync_<part>_<frame>_image_02`` to ``<drive>_<part>_<frame>_image_02``."""
+    for path in root.glob("*/*"):
+        path.rename(path.with_name(path.name.replace("_sync_", "_", 1)))
+
+
+def test_names_without_sync_pair_and_a_missing_image_is_named(tmp_path: Path, make_folder,
+                                                                capsys: pytest.CaptureFixture
+                                                                ) -> None:
+    """KITTI's rule is ``_velodyne_raw_`` -> ``_image_`` whatever precedes it: such a folder
+    used to find no image at all and to name ``image/<velodyne_raw name>`` as expected."""
+    make_folder(tmp_path / "dc")
+    _drop_sync(tmp_path / "dc")
+    assert _predict(tmp_path / "dc", tmp_path / "out") == 0
+    assert len(list((tmp_path / "out").glob("*.png"))) == 2
+    (tmp_path / "dc" / "image" / "2011_09_26_drive_0001_image_0000000001_image_02.png").unlink()
+    assert _predict(tmp_path / "dc", tmp_path / "out2") == 2
+    err = capsys.readouterr().err
+    assert ("2011_09_26_drive_0001_velodyne_raw_0000000001_image_02.png has no image file "
+            "(expected image/2011_09_26_drive_0001_image_0000000001_image_02.png)") in err
+    assert "0000000000" not in err
+
+
 def test_eight_bit_velodyne_png_is_an_error(tmp_path: Path, make_folder,
                                             capsys: pytest.CaptureFixture) -> None:
     names = make_folder(tmp_path / "dc")
