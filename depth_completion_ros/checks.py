@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from depth_completion_ros.arrays import Array, Float64Array
 from depth_completion_ros.errors import InputError
 
 #: Largest deviation of R @ R.T from the identity (and of det R from 1) a rigid transform may
@@ -24,7 +25,7 @@ from depth_completion_ros.errors import InputError
 ROTATION_TOLERANCE = 1e-3
 
 
-def check_rigid_transform(matrix: Any, name: str = "lidar_to_camera") -> np.ndarray:
+def check_rigid_transform(matrix: Any, name: str = "lidar_to_camera") -> Float64Array:
     """A 4x4 rigid transform (rotation + translation, metres) as float64.
 
     Args:
@@ -84,7 +85,7 @@ def check_image(rgb: Any, name: str = "rgb", size: tuple[int, int] | None = None
     return int(rgb.shape[0]), int(rgb.shape[1])
 
 
-def check_points(points: Any, name: str = "points") -> np.ndarray:
+def check_points(points: Any, name: str = "points") -> Array:
     """The (N, 3) x, y, z view of an (N, >=3) numeric cloud (metres).
 
     Raises:

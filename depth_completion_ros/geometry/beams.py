@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from depth_completion_ros.arrays import BoolArray, IntArray
 from depth_completion_ros.errors import InputError
 
 #: Line counts of the sweep, most first.
@@ -32,15 +33,15 @@ def ring_step(lines: int) -> int:
     return TOTAL_LINES // lines
 
 
-def input_mask(rings: np.ndarray, lines: int) -> np.ndarray:
+def input_mask(rings: IntArray, lines: int) -> BoolArray:
     """(N,) bool mask of the points a model gets with ``lines`` lines (all False for 0)."""
     rings = np.asarray(rings)
     if lines == 0:
         return np.zeros(rings.shape, bool)
-    return rings % ring_step(lines) == 0
+    return np.asarray(rings % ring_step(lines) == 0, dtype=bool)
 
 
-def heldout_mask(rings: np.ndarray, lines: int) -> np.ndarray:
+def heldout_mask(rings: IntArray, lines: int) -> BoolArray:
     """(N,) bool mask of the held-out (scored) points for ``lines`` input lines.
 
     Raises:
@@ -53,7 +54,7 @@ def heldout_mask(rings: np.ndarray, lines: int) -> np.ndarray:
         raise InputError("held-out beams with 64 input lines is impossible (no beam is left "
                          "over): use --gt, or 32 / 16 / 8 / 4 / 0 lines")
     step = ring_step(lines)
-    return rings % step == step // 2
+    return np.asarray(rings % step == step // 2, dtype=bool)
 
 
 def sweep_lines(requested: int | None, heldout: bool) -> tuple[int, ...]:

@@ -1,20 +1,22 @@
 """Pinhole camera model built from the fields of ``sensor_msgs/CameraInfo``.
 
 Pixel convention (the whole package uses it): continuous image coordinates have their origin at the
-*corner* of pixel (0, 0), so pixel ``(u, v)`` covers ``[u, u + 1) x [v, v + 1)`` and a projected point
-falls in pixel ``(floor(x / z), floor(y / z))``. Under this convention a crop by ``(x0, y0)`` subtracts
-``x0, y0`` from the principal point and a scale by ``(sx, sy)`` multiplies ``fx, cx`` by ``sx`` and
-``fy, cy`` by ``sy`` with no half-pixel term; this is also the mapping ``cv2.resize`` applies to the
-image content (its pixel centres map as ``(u + 0.5) * s - 0.5``), so a resized image and a
-:meth:`PinholeCamera.scale`-d camera stay consistent.
+*corner* of pixel (0, 0), so pixel ``(u, v)`` covers ``[u, u + 1) x [v, v + 1)`` and a projected
+point falls in pixel ``(floor(x / z), floor(y / z))``. Under this convention a crop by ``(x0, y0)``
+subtracts ``x0, y0`` from the principal point and a scale by ``(sx, sy)`` multiplies ``fx, cx``
+by ``sx`` and ``fy, cy`` by ``sy`` with no half-pixel term; this is also the mapping ``cv2.resize``
+applies to the image content (its pixel centres map as ``(u + 0.5) * s - 0.5``), so a resized
+image and a :meth:`PinholeCamera.scale`-d camera stay consistent.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from depth_completion_ros.arrays import Float64Array
 from depth_completion_ros.errors import CalibrationError
 
 #: distortion model name -> accepted lengths of D (0 = no distortion)
@@ -25,7 +27,7 @@ DISTORTION_MODELS: dict[str, tuple[int, ...]] = {
 }
 
 
-def _matrix(value: object, shape: tuple[int, ...], name: str) -> np.ndarray:
+def _matrix(value: ArrayLike, shape: tuple[int, ...], name: str) -> Float64Array:
     """Return ``value`` as a read-only float64 array of ``shape`` or raise CalibrationError."""
     try:
         arr = np.array(value, dtype=np.float64).reshape(shape)
@@ -60,10 +62,10 @@ class PinholeCamera:
 
     width: int
     height: int
-    K: np.ndarray
-    D: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    R: np.ndarray = field(default_factory=lambda: np.eye(3))
-    P: np.ndarray | None = None
+    K: Float64Array
+    D: Float64Array = field(default_factory=lambda: np.zeros(0))
+    R: Float64Array = field(default_factory=lambda: np.eye(3))
+    P: Float64Array | None = None
     distortion_model: str = "plumb_bob"
 
     def __post_init__(self) -> None:
@@ -81,8 +83,8 @@ class PinholeCamera:
         self._check_model(D)
         for name, mat in (("K", K), ("P", P)):
             if mat[0, 0] <= 0 or mat[1, 1] <= 0 or mat[2, 2] == 0:
-                raise CalibrationError(f"camera field {name}: focal lengths and {name}[2,2] must be "
-                                       f"non-zero (fx, fy > 0), got {mat.tolist()}")
+                raise CalibrationError(f"camera field {name}: focal lengths and {name}[2,2] must "
+                                       f"be non-zero (fx, fy > 0), got {mat.tolist()}")
         for name, value in (("K", K), ("D", D), ("R", R), ("P", P)):
             object.__setattr__(self, name, value)
 
@@ -97,11 +99,11 @@ class PinholeCamera:
         return hash((self.width, self.height, self.distortion_model,
                      *(getattr(self, f).tobytes() for f in "KDRP")))
 
-    def _check_model(self, D: np.ndarray) -> None:
+    def _check_model(self, D: Float64Array) -> None:
         allowed = DISTORTION_MODELS.get(self.distortion_model)
         if allowed is None:
-            raise CalibrationError(f"camera field distortion_model: {self.distortion_model!r} is not "
-                                   f"one of {sorted(DISTORTION_MODELS)}")
+            raise CalibrationError(f"camera field distortion_model: {self.distortion_model!r} is "
+                                   f"not one of {sorted(DISTORTION_MODELS)}")
         if D.size not in allowed:
             raise CalibrationError(f"camera field D: {self.distortion_model} takes {allowed} "
                                    f"coefficients, got {D.size}")
@@ -120,11 +122,14 @@ class PinholeCamera:
             [[2.0, 0.0, 2.0], [0.0, 2.0, 1.0], [0.0, 0.0, 1.0]]
         """
         return cls(width, height, _matrix(k, (3, 3), "k"), _matrix(d, (-1,), "d"),
-                   _matrix(r, (3, 3), "r"), _matrix(p, (3, 4), "p"), distortion_model or "plumb_bob")
+                   _matrix(r, (3, 3), "r"), _matrix(p, (3, 4), "p"),
+                   distortion_model or "plumb_bob")
 
-    def intrinsics(self, rectified: bool = True) -> np.ndarray:
+    def intrinsics(self, rectified: bool = True) -> Float64Array:
         """(3, 3) float64 intrinsics: ``P[:, :3]`` of the rectified image, else the raw ``K``."""
-        return np.array(self.P[:, :3] if rectified else self.K)
+        P = self.P
+        assert P is not None  # __post_init__ always sets P
+        return np.array(P[:, :3] if rectified else self.K)
 
     def crop(self, x0: int, y0: int, width: int, height: int) -> PinholeCamera:
         """Camera of the sub-image ``[y0:y0 + height, x0:x0 + width]`` (pixels).
@@ -134,8 +139,8 @@ class PinholeCamera:
         """
         if x0 < 0 or y0 < 0 or width <= 0 or height <= 0 or x0 + width > self.width \
                 or y0 + height > self.height:
-            raise CalibrationError(f"camera crop (x0={x0}, y0={y0}, w={width}, h={height}) does not "
-                                   f"fit in a {self.width}x{self.height} image")
+            raise CalibrationError(f"camera crop (x0={x0}, y0={y0}, w={width}, h={height}) does "
+                                   f"not fit in a {self.width}x{self.height} image")
         shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
         return PinholeCamera(width, height, shift @ self.K, self.D, self.R, shift @ self.P,
                              self.distortion_model)

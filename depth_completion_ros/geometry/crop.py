@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
+from depth_completion_ros.arrays import Array
 from depth_completion_ros.errors import InputError
 from depth_completion_ros.geometry.camera import PinholeCamera
 
@@ -52,7 +51,7 @@ class Crop:
         return camera.crop(x0, y0, w, h)
 
 
-def cut(image: np.ndarray, box: Box) -> np.ndarray:
+def cut(image: Array, box: Box) -> Array:
     """The (h, w, ...) region ``box = (x0, y0, w, h)`` of an (H, W, ...) array (a view)."""
     x0, y0, w, h = box
     return image[y0:y0 + h, x0:x0 + w]

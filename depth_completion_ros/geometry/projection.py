@@ -12,6 +12,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from depth_completion_ros.arrays import Array, BoolArray, Float32Array, Float64Array, IntArray
 from depth_completion_ros.checks import check_points, check_rigid_transform
 from depth_completion_ros.errors import InputError
 from depth_completion_ros.geometry.camera import PinholeCamera
@@ -27,13 +28,14 @@ class ProjectedPoints(NamedTuple):
         index: (M,) int64 index of each point in the input cloud.
     """
 
-    u: np.ndarray
-    v: np.ndarray
-    depth: np.ndarray
-    index: np.ndarray
+    u: IntArray
+    v: IntArray
+    depth: Float32Array
+    # the field shadows tuple.index (a NamedTuple method); the public name is kept
+    index: IntArray  # type: ignore[assignment]
 
 
-def project_points(points: np.ndarray, lidar_to_camera: np.ndarray, camera: PinholeCamera, *,
+def project_points(points: Array, lidar_to_camera: Array, camera: PinholeCamera, *,
                    rectified: bool = True, min_depth: float = 0.1) -> ProjectedPoints:
     """Project LiDAR points into the camera image.
 
@@ -49,7 +51,9 @@ def project_points(points: np.ndarray, lidar_to_camera: np.ndarray, camera: Pinh
     """
     xyz = check_points(points)
     T = check_rigid_transform(lidar_to_camera)
-    M = camera.P @ T if rectified else T[:3]
+    P = camera.P
+    assert P is not None  # PinholeCamera.__post_init__ always sets P
+    M = P @ T if rectified else T[:3]
     cand = _candidates(xyz, M, camera, rectified, min_depth)
     keep = np.flatnonzero(cand)
     # compress on the contiguous (N, C) rows: several times faster than fancy indexing xyz
@@ -68,25 +72,25 @@ def project_points(points: np.ndarray, lidar_to_camera: np.ndarray, camera: Pinh
                            depth[ok].astype(np.float32), keep[ok])
 
 
-def _candidates(xyz: np.ndarray, M: np.ndarray, camera: PinholeCamera, rectified: bool,
-                min_depth: float) -> np.ndarray:
+def _candidates(xyz: Array, M: Float64Array, camera: PinholeCamera, rectified: bool,
+                min_depth: float) -> BoolArray:
     """(N,) bool mask of points that may land in the image, from a fast float32 pass with margins
     (0.01 m in depth, 2 px in the image) far above float32 error; the exact float64 test follows.
     NaN / inf coordinates compare False and drop out here."""
     M32 = M.astype(np.float32)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        z = xyz @ M32[2, :3] + M32[2, 3]
+        z: Array = xyz @ M32[2, :3] + M32[2, 3]
         front = z > min_depth - 0.01
         if not rectified:
             return front
         zc = np.maximum(z, np.float32(1e-3))
         x = (xyz @ M32[0, :3] + M32[0, 3]) / zc
         y = (xyz @ M32[1, :3] + M32[1, 3]) / zc
-    inside = (x > -2) & (x < camera.width + 2) & (y > -2) & (y < camera.height + 2)
+    inside: BoolArray = (x > -2) & (x < camera.width + 2) & (y > -2) & (y < camera.height + 2)
     return front & (inside | (z < 1e-3))
 
 
-def _distort(cam_points: np.ndarray, camera: PinholeCamera) -> tuple[np.ndarray, np.ndarray]:
+def _distort(cam_points: Float64Array, camera: PinholeCamera) -> tuple[Float64Array, Float64Array]:
     """Raw-image coordinates of (M, 3) optical-frame points (z > 0) through K and D (OpenCV).
 
     Points beyond 1.2x the undistorted radius of the image corners come back as NaN (dropped):
@@ -103,13 +107,13 @@ def _distort(cam_points: np.ndarray, camera: PinholeCamera) -> tuple[np.ndarray,
         img, _ = cv2.fisheye.projectPoints(obj, zero, zero, camera.K, D)
     else:
         img, _ = cv2.projectPoints(obj, zero, zero, camera.K, D)
-    img = img.reshape(-1, 2).copy()
+    img = np.asarray(img, dtype=np.float64).reshape(-1, 2).copy()  # float64 already (cv2)
     radius = np.hypot(cam_points[:, 0], cam_points[:, 1]) / cam_points[:, 2]
     img[radius > 1.2 * _corner_radius(camera, D, fisheye)] = np.nan
     return img[:, 0], img[:, 1]
 
 
-def _corner_radius(camera: PinholeCamera, D: np.ndarray, fisheye: bool) -> float:
+def _corner_radius(camera: PinholeCamera, D: Float64Array, fisheye: bool) -> float:
     """Largest undistorted normalised radius (tan of the off-axis angle) of the image corners."""
     w, h = camera.width, camera.height
     corners = np.array([[[0.0, 0.0]], [[w, 0.0]], [[0.0, h]], [[w, h]]])
@@ -120,8 +124,8 @@ def _corner_radius(camera: PinholeCamera, D: np.ndarray, fisheye: bool) -> float
     return float(np.hypot(und[..., 0], und[..., 1]).max())
 
 
-def project_to_depth(points: np.ndarray, lidar_to_camera: np.ndarray, camera: PinholeCamera, *,
-                     rectified: bool = True, min_depth: float = 0.1) -> np.ndarray:
+def project_to_depth(points: Array, lidar_to_camera: Array, camera: PinholeCamera, *,
+                     rectified: bool = True, min_depth: float = 0.1) -> Float32Array:
     """Render LiDAR points into an (H, W) float32 sparse depth image (metres, 0 = none).
 
     Where several points fall in one pixel the nearest wins. Arguments as :func:`project_points`.
@@ -137,7 +141,7 @@ def project_to_depth(points: np.ndarray, lidar_to_camera: np.ndarray, camera: Pi
     return zbuffer(proj, camera.height, camera.width)
 
 
-def zbuffer(proj: ProjectedPoints, height: int, width: int) -> np.ndarray:
+def zbuffer(proj: ProjectedPoints, height: int, width: int) -> Float32Array:
     """(H, W) float32 depth image keeping the nearest of the points that share a pixel."""
     out = np.zeros(height * width, np.float32)
     order = np.argsort(proj.depth)[::-1]  # far first, so the nearest is assigned last and wins
@@ -145,7 +149,7 @@ def zbuffer(proj: ProjectedPoints, height: int, width: int) -> np.ndarray:
     return out.reshape(height, width)
 
 
-def unproject_depth(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
+def unproject_depth(depth: Array, K: Array) -> Float32Array:
     """Back-project a depth image through the centre of each pixel.
 
     Args:
@@ -154,14 +158,16 @@ def unproject_depth(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
 
     Returns:
         (H, W, 3) float32 optical-frame x, y, z in metres, NaN where there is no measurement.
-        Pixel ``(u, v)`` is read at ``(u + 0.5, v + 0.5)``, so re-projecting lands in the same pixel.
+        Pixel ``(u, v)`` is read at ``(u + 0.5, v + 0.5)``, so re-projecting lands in the same
+        pixel.
     """
     depth = np.asarray(depth, dtype=np.float64)
     K = np.asarray(K, dtype=np.float64)
     if depth.ndim != 2:
         raise InputError(f"depth: expected an (H, W) image, got shape {depth.shape}")
     if K.shape != (3, 3) or K[0, 0] == 0 or K[1, 1] == 0:
-        raise InputError(f"K: expected a (3, 3) matrix with non-zero focal lengths, got {K.tolist()}")
+        raise InputError(f"K: expected a (3, 3) matrix with non-zero focal lengths, got "
+                         f"{K.tolist()}")
     h, w = depth.shape
     z = np.where(depth > 0, depth, np.nan)
     u = (np.arange(w) + 0.5 - K[0, 2])[None, :]

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from depth_completion_ros.errors import InputError
+from depth_completion_ros.arrays import Array, IntArray
 from depth_completion_ros.checks import check_points
-
+from depth_completion_ros.errors import InputError
 
 #: Margin (radians) before the first point's azimuth at which a new turn (beam) begins.
 SEAM_MARGIN = 0.05
 
 
-def estimate_rings(points: np.ndarray, *, cut: str = "scan_start") -> np.ndarray:
+def estimate_rings(points: Array, *, cut: str = "scan_start") -> IntArray:
     """Ring (beam) per point from the azimuth in scan order.
 
     KITTI stores each beam as one full turn that starts and ends near the forward direction (the
@@ -49,10 +49,11 @@ def estimate_rings(points: np.ndarray, *, cut: str = "scan_start") -> np.ndarray
     turn = np.unwrap(azimuth) - azimuth[0]
     if turn[-1] < 0:  # clockwise sensor
         turn = -turn
-    return np.maximum(np.floor((turn + SEAM_MARGIN) / (2 * np.pi)), 0).astype(np.int32)
+    rings: IntArray = np.maximum(np.floor((turn + SEAM_MARGIN) / (2 * np.pi)), 0).astype(np.int32)
+    return rings
 
 
-def point_rings(points: np.ndarray, ring: np.ndarray | None = None) -> np.ndarray:
+def point_rings(points: Array, ring: Array | None = None) -> IntArray:
     """The ring field when given (checked against the cloud), else :func:`estimate_rings`.
 
     Raises:
