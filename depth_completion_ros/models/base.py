@@ -26,6 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from depth_completion_ros.arrays import Array, Float32Array, FloatArray, UInt8Array
 from depth_completion_ros.errors import InputError, ModelError
 
 
@@ -117,8 +118,8 @@ class CompletionOutput:
         timings_ms: stage name -> milliseconds, filled by the model / engine.
     """
 
-    depth: np.ndarray
-    confidence: np.ndarray
+    depth: Float32Array
+    confidence: Float32Array
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -139,8 +140,8 @@ class DepthModel(Protocol):
     @property
     def name(self) -> str: ...
 
-    def predict(self, rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
-                K: np.ndarray) -> CompletionOutput: ...
+    def predict(self, rgb: UInt8Array | None, sparse_depth: FloatArray | None,
+                K: Array) -> CompletionOutput: ...
 
 
 class SpecModel:
@@ -154,7 +155,7 @@ class SpecModel:
         return self.spec.name
 
 
-def check_inputs(rgb: np.ndarray | None, sparse_depth: np.ndarray | None, K: np.ndarray,
+def check_inputs(rgb: Array | None, sparse_depth: Array | None, K: Array,
                  *, spec: ModelSpec) -> tuple[int, int]:
     """Check the arrays of a ``predict`` call against the model's spec; returns (H, W).
 
@@ -193,13 +194,13 @@ def check_inputs(rgb: np.ndarray | None, sparse_depth: np.ndarray | None, K: np.
     raise ModelError(f"model {model!r}: got neither rgb nor sparse_depth")
 
 
-def _given(rgb: np.ndarray | None, sparse_depth: np.ndarray | None) -> list[str]:
+def _given(rgb: Array | None, sparse_depth: Array | None) -> list[str]:
     return [name for name, value in (("rgb", rgb), ("sparse_depth", sparse_depth))
             if value is not None]
 
 
-def check_completion_inputs(rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
-                            K: np.ndarray, *, spec: ModelSpec) -> np.ndarray:
+def check_completion_inputs(rgb: Array | None, sparse_depth: FloatArray | None,
+                            K: Array, *, spec: ModelSpec) -> FloatArray:
     """:func:`check_inputs` for a model that requires sparse depth; returns the sparse depth.
 
     Raises:

@@ -17,7 +17,6 @@ unexpected or of the wrong shape. There is no ``strict=False`` path.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

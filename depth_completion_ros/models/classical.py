@@ -49,6 +49,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from depth_completion_ros.arrays import Array, Float32Array, FloatArray, UInt8Array
 from depth_completion_ros.models.base import (
     CompletionOutput,
     ModelInput,
@@ -125,7 +126,7 @@ class ClassicalConfig:
             raise ValueError("confidence_distance_px and confidence_spread must be > 0")
 
 
-def fill_rows(inv: np.ndarray, width: int) -> np.ndarray:
+def fill_rows(inv: Float32Array, width: int) -> Float32Array:
     """Empty (0) pixels take the largest value within ``width`` pixels of their row.
 
     Args:
@@ -137,11 +138,12 @@ def fill_rows(inv: np.ndarray, width: int) -> np.ndarray:
     if width <= 1:
         return inv.copy()
     filled = cv2.dilate(inv, np.ones((1, width), np.uint8))
-    return cv2.copyTo(inv, (inv > 0).view(np.uint8), filled)  # measured pixels keep their value
+    kept: Array = cv2.copyTo(inv, (inv > 0).view(np.uint8), filled)  # measured pixels keep theirs
+    return kept
 
 
-def interpolate_columns(inv: np.ndarray, jump_ratio: float = 1.3, jump_blend: float = 0.5,
-                        plane_tolerance: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def interpolate_columns(inv: Float32Array, jump_ratio: float = 1.3, jump_blend: float = 0.5,
+                        plane_tolerance: float = 0.0) -> tuple[Float32Array, Float32Array]:
     """Per-column interpolation of inverse depth between the nearest filled pixels above/below.
 
     Linear in ``1/d`` (exact on planes); where the two ends differ by more than ``jump_ratio``
@@ -170,7 +172,7 @@ def interpolate_columns(inv: np.ndarray, jump_ratio: float = 1.3, jump_blend: fl
     return out, b.dist
 
 
-def blend_discontinuities(out: np.ndarray, b: ColumnBrackets, jump_ratio: float,
+def blend_discontinuities(out: Float32Array, b: ColumnBrackets, jump_ratio: float,
                           jump_blend: float, plane_tolerance: float = 0.0) -> None:
     """In place: at discontinuities, mix the inverse-depth interpolation with the depth one.
 
@@ -179,7 +181,7 @@ def blend_discontinuities(out: np.ndarray, b: ColumnBrackets, jump_ratio: float,
         b: the column brackets ``out`` was interpolated from.
         jump_ratio, jump_blend, plane_tolerance: see :func:`interpolate_columns`.
     """
-    far = cv2.min(b.above, b.below)
+    far: Array = cv2.min(b.above, b.below)
     far *= np.float32(jump_ratio)
     jump = np.flatnonzero(cv2.max(b.above, b.below) > far)
     above, below, t = (np.take(a, jump) for a in (b.above, b.below, b.t))
@@ -191,7 +193,8 @@ def blend_discontinuities(out: np.ndarray, b: ColumnBrackets, jump_ratio: float,
     flat[jump] = np.float32(jump_blend) * flat[jump] + np.float32(1.0 - jump_blend) * mean_depth
 
 
-def complete_depth(inv: np.ndarray, config: ClassicalConfig) -> tuple[np.ndarray, np.ndarray]:
+def complete_depth(inv: Float32Array, config: ClassicalConfig
+                   ) -> tuple[Float32Array, Float32Array]:
     """Steps 2-4 of the module docstring on an (H, W) float32 inverse-depth image (0 = empty).
 
     Returns:
@@ -202,15 +205,17 @@ def complete_depth(inv: np.ndarray, config: ClassicalConfig) -> tuple[np.ndarray
                                     config.jump_blend, config.plane_tolerance)
     fill_empty_columns(out, dist)  # so no hole pulls the median / blur towards 0
     if config.median_px:
-        out = cv2.medianBlur(out, config.median_px)
+        out = np.asarray(cv2.medianBlur(out, config.median_px), np.float32)  # float32 already
     depth = np.zeros_like(out)
     np.divide(np.float32(1.0), out, out=depth, where=out > 0)
     if config.blur_px:
-        depth = cv2.GaussianBlur(depth, (config.blur_px, config.blur_px), 0)
+        depth = np.asarray(cv2.GaussianBlur(depth, (config.blur_px, config.blur_px), 0),
+                           np.float32)  # float32 already (cv2 keeps the type): no copy
     return depth, dist
 
 
-def confidence_map(depth: np.ndarray, dist: np.ndarray, config: ClassicalConfig) -> np.ndarray:
+def confidence_map(depth: Float32Array, dist: Float32Array, config: ClassicalConfig
+                   ) -> Float32Array:
     """Confidence in [0, 1] (formula in the module docstring).
 
     Args:
@@ -221,18 +226,18 @@ def confidence_map(depth: np.ndarray, dist: np.ndarray, config: ClassicalConfig)
     Returns:
         (H, W) float32 confidence, 0 where ``depth`` is 0.
     """
-    spread = cv2.morphologyEx(depth, cv2.MORPH_GRADIENT, _SPREAD_KERNEL)  # max - min, 3x3
+    spread: Array = cv2.morphologyEx(depth, cv2.MORPH_GRADIENT, _SPREAD_KERNEL)  # max - min, 3x3
     spread /= np.maximum(depth, np.float32(1e-6))
     # -(dist / d0 + spread / s0), as one OpenCV multiply-add
     exponent = cv2.scaleAdd(spread, -1.0 / config.confidence_spread,
                             np.multiply(dist, np.float32(-1.0 / config.confidence_distance_px),
                                         out=dist))
-    conf = cv2.exp(exponent)
+    conf: Array = cv2.exp(exponent)
     np.copyto(conf, np.float32(0.0), where=depth <= 0)
     return conf
 
 
-def _fill_top(depth: np.ndarray, conf: np.ndarray, top: int, margin: int) -> None:
+def _fill_top(depth: Float32Array, conf: Float32Array, top: int, margin: int) -> None:
     """In place: the ``margin`` rows above ``top`` copy row ``top`` with confidence fading by
     exp(-rows/8); the rows above those get no estimate (NaN depth, confidence 0).
 
@@ -249,8 +254,8 @@ def _fill_top(depth: np.ndarray, conf: np.ndarray, top: int, margin: int) -> Non
     np.multiply(conf[top], fade, out=conf[start:top])
 
 
-def complete(sparse_depth: np.ndarray, config: ClassicalConfig = ClassicalConfig()
-             ) -> tuple[np.ndarray, np.ndarray]:
+def complete(sparse_depth: Array, config: ClassicalConfig = ClassicalConfig()
+             ) -> tuple[Float32Array, Float32Array]:
     """Dense depth and confidence from an (H, W) sparse depth (metres, 0 = none).
 
     Works on the rows from the top measurement down; above, see :func:`_fill_top`.
@@ -285,8 +290,8 @@ class ClassicalModel(SpecModel):
     def __init__(self, config: ClassicalConfig) -> None:
         self.config = config
 
-    def predict(self, rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
-                K: np.ndarray) -> CompletionOutput:
+    def predict(self, rgb: UInt8Array | None, sparse_depth: FloatArray | None,
+                K: Array) -> CompletionOutput:
         """Dense depth (H, W) metres and confidence; see :func:`complete`."""
         sparse_depth = check_completion_inputs(rgb, sparse_depth, K, spec=self.spec)
         start = time.perf_counter()

@@ -15,6 +15,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from depth_completion_ros.arrays import Array, BoolArray, Float32Array, IntArray, UInt16Array
+
 #: largest image height the int16 row encoding supports
 MAX_HEIGHT = 32766
 
@@ -35,15 +37,15 @@ class ColumnBrackets:
         below_row: (H, W) int16 row of the pixel below (H in all-empty columns).
     """
 
-    above: np.ndarray
-    below: np.ndarray
-    t: np.ndarray
-    dist: np.ndarray
-    above_row: np.ndarray
-    below_row: np.ndarray
+    above: Float32Array
+    below: Float32Array
+    t: Float32Array
+    dist: Float32Array
+    above_row: IntArray
+    below_row: IntArray
 
 
-def running_max(values: np.ndarray, reverse: bool = False) -> np.ndarray:
+def running_max(values: Array, reverse: bool = False) -> Array:
     """Running maximum along axis 0 by doubling scan; ``values`` is consumed (reused as a buffer).
 
     Args:
@@ -69,17 +71,18 @@ def running_max(values: np.ndarray, reverse: bool = False) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _index_images(height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _index_images(height: int, width: int) -> tuple[IntArray, UInt16Array, UInt16Array]:
     """Cached read-only (height, width) images: int16 column, uint16 ``y + 1``, uint16 ``H - y``."""
     cols = np.broadcast_to(np.arange(width, dtype=np.int16), (height, width))
     down = np.broadcast_to(np.arange(1, height + 1, dtype=np.uint16)[:, None], (height, width))
-    images = tuple(np.ascontiguousarray(a) for a in (cols, down, down[::-1]))
+    images = (np.ascontiguousarray(cols), np.ascontiguousarray(down),
+              np.ascontiguousarray(down[::-1]))
     for image in images:
         image.flags.writeable = False
     return images
 
 
-def bracket_rows(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def bracket_rows(valid: BoolArray) -> tuple[IntArray, IntArray]:
     """Row of each column's nearest valid pixel above and below every pixel.
 
     Args:
@@ -100,7 +103,7 @@ def bracket_rows(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return above.view(np.int16), below.view(np.int16)
 
 
-def substitute_missing(above: np.ndarray, below: np.ndarray) -> None:
+def substitute_missing(above: IntArray, below: IntArray) -> None:
     """In place: a missing side (-1 above, H below) takes the other side's row.
 
     Uses each column's first valid row (``below[0]``) and last one (``above[-1]``): above the
@@ -115,7 +118,7 @@ def substitute_missing(above: np.ndarray, below: np.ndarray) -> None:
     np.minimum(below, np.maximum(last, first), out=below)
 
 
-def gather_rows(image: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def gather_rows(image: Float32Array, rows: IntArray) -> Float32Array:
     """``image[rows[y, x], x]`` for every pixel, 0 where ``rows`` is out of range.
 
     Args:
@@ -123,11 +126,14 @@ def gather_rows(image: np.ndarray, rows: np.ndarray) -> np.ndarray:
         rows: (H, W) int16 row indices.
     """
     cols = _index_images(*image.shape)[0]
-    return cv2.remap(image, cv2.merge([cols, rows]), None, cv2.INTER_NEAREST,
-                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    # the stub wants a map2, but OpenCV takes None with a CV_16SC2 map1
+    gathered: Float32Array = cv2.remap(  # type: ignore[call-overload]
+        image, cv2.merge([cols, rows]), None, cv2.INTER_NEAREST,
+        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return gathered
 
 
-def column_brackets(image: np.ndarray) -> ColumnBrackets:
+def column_brackets(image: Float32Array) -> ColumnBrackets:
     """Bracketing values, position and distance for every pixel of a sparse image.
 
     A missing side takes the other side's row before the gather, so both values are equal
@@ -153,7 +159,7 @@ def column_brackets(image: np.ndarray) -> ColumnBrackets:
                           above_row, below_row)
 
 
-def fill_empty_columns(image: np.ndarray, dist: np.ndarray) -> None:
+def fill_empty_columns(image: Float32Array, dist: Float32Array) -> None:
     """In place: columns with no value (all 0) interpolate between their nearest filled columns.
 
     After :func:`column_brackets`-based interpolation a column is either filled in every row or
@@ -183,8 +189,8 @@ def fill_empty_columns(image: np.ndarray, dist: np.ndarray) -> None:
     dist[:, empty] = dist[:, nearer] + np.abs(empty - nearer).astype(np.float32)
 
 
-def on_plane(b: ColumnBrackets, jump: np.ndarray, above: np.ndarray, below: np.ndarray,
-             tolerance: float) -> np.ndarray:
+def on_plane(b: ColumnBrackets, jump: IntArray, above: Float32Array, below: Float32Array,
+             tolerance: float) -> BoolArray:
     """Whether each gap's two ends and the next filled pixel below the lower end are collinear
     in (row, inverse depth): a plane, where ``1/z`` is affine in the row (e.g. far ground).
 

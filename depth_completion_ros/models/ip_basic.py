@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from depth_completion_ros.arrays import Array, Float32Array, FloatArray, UInt8Array
 from depth_completion_ros.models.base import (
     CompletionOutput,
     ModelInput,
@@ -59,7 +60,7 @@ class IpBasicConfig:
             raise ValueError(f"blur must be 'gaussian' or 'bilateral', got {self.blur!r}")
 
 
-def extend_columns_up(inverted: np.ndarray, min_value: float = 0.1) -> None:
+def extend_columns_up(inverted: Array, min_value: float = 0.1) -> None:
     """In place: above each column's first valid pixel, copy that pixel's value (to row 0).
 
     Args:
@@ -72,7 +73,8 @@ def extend_columns_up(inverted: np.ndarray, min_value: float = 0.1) -> None:
     inverted[above] = np.broadcast_to(top_values, inverted.shape)[above]
 
 
-def fill_in_fast(sparse_depth: np.ndarray, config: IpBasicConfig = IpBasicConfig()) -> np.ndarray:
+def fill_in_fast(sparse_depth: FloatArray, config: IpBasicConfig = IpBasicConfig()
+                 ) -> Float32Array:
     """IP-Basic fast fill.
 
     Args:
@@ -82,7 +84,7 @@ def fill_in_fast(sparse_depth: np.ndarray, config: IpBasicConfig = IpBasicConfig
     Returns:
         (H, W) float32 metres; 0 where nothing could be filled.
     """
-    depth = sparse_depth.astype(np.float32, copy=True)
+    depth: Array = sparse_depth.astype(np.float32, copy=True)  # cv2 below keeps float32
     valid = depth > 0.1
     depth[valid] = config.max_depth - depth[valid]
     depth = cv2.dilate(depth, DIAMOND_5)
@@ -101,7 +103,7 @@ def fill_in_fast(sparse_depth: np.ndarray, config: IpBasicConfig = IpBasicConfig
         depth[valid] = cv2.GaussianBlur(depth, (5, 5), 0)[valid]
     valid = depth > 0.1
     depth[valid] = config.max_depth - depth[valid]
-    return depth
+    return np.asarray(depth, np.float32)  # float32 already (cv2 keeps the type): no copy
 
 
 class IpBasicModel(SpecModel):
@@ -112,8 +114,8 @@ class IpBasicModel(SpecModel):
     def __init__(self, config: IpBasicConfig) -> None:
         self.config = config
 
-    def predict(self, rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
-                K: np.ndarray) -> CompletionOutput:
+    def predict(self, rgb: UInt8Array | None, sparse_depth: FloatArray | None,
+                K: Array) -> CompletionOutput:
         """Dense depth (H, W) metres (NaN where unfilled) and distance-based confidence."""
         sparse_depth = check_completion_inputs(rgb, sparse_depth, K, spec=self.spec)
         start = time.perf_counter()

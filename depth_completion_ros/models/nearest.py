@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from depth_completion_ros.arrays import Array, Float32Array, FloatArray, UInt8Array
 from depth_completion_ros.models.base import (
     CompletionOutput,
     ModelInput,
@@ -43,8 +44,8 @@ class NearestConfig:
             raise ValueError(f"confidence_scale_px must be > 0, got {self.confidence_scale_px}")
 
 
-def nearest_fill(sparse_depth: np.ndarray, min_depth: float = 0.1
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def nearest_fill(sparse_depth: FloatArray, min_depth: float = 0.1
+                 ) -> tuple[Float32Array, Float32Array]:
     """Fill every pixel with the depth of its nearest measured pixel (L2 pixel distance).
 
     Args:
@@ -64,17 +65,19 @@ def nearest_fill(sparse_depth: np.ndarray, min_depth: float = 0.1
         labelType=cv2.DIST_LABEL_PIXEL)
     # labels number the zero pixels (the measurements) in row-major order, starting at 1
     values = np.concatenate([[np.float32(np.nan)], sparse_depth[valid].astype(np.float32)])
-    return values[labels], dist
+    return values[labels], np.asarray(dist, np.float32)  # float32 already (cv2)
 
 
-def distance_confidence(distance_px: np.ndarray, scale_px: float) -> np.ndarray:
+def distance_confidence(distance_px: Array, scale_px: float) -> Float32Array:
     """Confidence ``exp(-distance / scale)`` in [0, 1] from the pixel distance to a measurement.
 
     Args:
         distance_px: (H, W) pixels (inf = no measurement at all -> 0).
         scale_px: pixels.
     """
-    return np.exp(-np.asarray(distance_px, np.float32) / np.float32(scale_px)).astype(np.float32)
+    conf: Float32Array = np.exp(-np.asarray(distance_px, np.float32) / np.float32(scale_px)
+                                ).astype(np.float32)
+    return conf
 
 
 class NearestModel(SpecModel):
@@ -85,8 +88,8 @@ class NearestModel(SpecModel):
     def __init__(self, config: NearestConfig) -> None:
         self.config = config
 
-    def predict(self, rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
-                K: np.ndarray) -> CompletionOutput:
+    def predict(self, rgb: UInt8Array | None, sparse_depth: FloatArray | None,
+                K: Array) -> CompletionOutput:
         """Dense depth (H, W) metres and confidence; see :func:`nearest_fill`."""
         sparse_depth = check_completion_inputs(rgb, sparse_depth, K, spec=self.spec)
         start = time.perf_counter()
