@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from depth_completion_ros.arrays import Array, FloatArray, UInt8Array
 from depth_completion_ros.devices import Device, Precision
 from depth_completion_ros.engine.inference import InferenceEngine
 from depth_completion_ros.engine.preprocess import Preprocessor
@@ -53,8 +54,8 @@ class TorchModelAdapter(SpecModel):
         self.engine = InferenceEngine(module, device=device, precision=precision)
         self.preprocessor = Preprocessor(input_spec).to(self.engine.device)
 
-    def predict(self, rgb: np.ndarray | None, sparse_depth: np.ndarray | None,
-                K: np.ndarray) -> CompletionOutput:
+    def predict(self, rgb: UInt8Array | None, sparse_depth: FloatArray | None,
+                K: Array) -> CompletionOutput:
         """Full-resolution depth (H, W) metres and confidence; timings per stage."""
         height, width = check_inputs(rgb, sparse_depth, K, spec=self.spec)
         timer = self.engine.timer
@@ -68,7 +69,7 @@ class TorchModelAdapter(SpecModel):
             depth_np, conf_np = depth[0].cpu().numpy(), conf[0].cpu().numpy()
         return CompletionOutput(depth_np, conf_np, dict(timer.last))
 
-    def _tensors(self, rgb: np.ndarray | None, sparse: np.ndarray | None, K: np.ndarray
+    def _tensors(self, rgb: UInt8Array | None, sparse: FloatArray | None, K: Array
                  ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
         """Batches of one on the engine's device: rgb (1, 3, H, W) uint8, sparse (1, 1, H, W)
         float32 metres, K (1, 3, 3) float64."""
