@@ -6,13 +6,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from depth_completion_ros.arrays import Array, Float32Array, UInt16Array
 from depth_completion_ros.errors import DataFormatError, InputError
 
 #: Largest depth a KITTI depth PNG can hold, metres.
 MAX_PNG_DEPTH = 65535 / 256.0
 
 
-def depth_to_uint16(depth: np.ndarray) -> np.ndarray:
+def depth_to_uint16(depth: Array) -> UInt16Array:
     """Encode (H, W) metres as KITTI uint16: ``round(depth * 256)``, clipped to [1, 65535].
 
     NaN, inf and depths <= 0 become 0 (no value); a positive depth never rounds to 0.
@@ -29,12 +30,12 @@ def depth_to_uint16(depth: np.ndarray) -> np.ndarray:
     return np.where(valid, scaled, 0).astype(np.uint16)
 
 
-def uint16_to_depth(encoded: np.ndarray) -> np.ndarray:
+def uint16_to_depth(encoded: Array) -> Float32Array:
     """Decode KITTI uint16 to (H, W) float32 metres (0 stays 0 = no value)."""
     return (np.asarray(encoded, dtype=np.float32) / 256.0).astype(np.float32)
 
 
-def read_depth_png(path: str | Path) -> np.ndarray:
+def read_depth_png(path: str | Path) -> Float32Array:
     """Read a KITTI depth PNG as (H, W) float32 metres, 0 = no value.
 
     Raises:
@@ -50,7 +51,7 @@ def read_depth_png(path: str | Path) -> np.ndarray:
     return uint16_to_depth(image)
 
 
-def write_depth_png(path: str | Path, depth: np.ndarray) -> None:
+def write_depth_png(path: str | Path, depth: Array) -> None:
     """Write (H, W) metres as a KITTI 16-bit PNG (see :func:`depth_to_uint16`); makes parents.
 
     Raises:

@@ -7,12 +7,13 @@ Both give the same LiDAR -> image projection ``P_i @ R0_rect(4x4) @ Tr_velo_to_c
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
+from depth_completion_ros.arrays import Array, Float64Array
 from depth_completion_ros.errors import CalibrationError
 from depth_completion_ros.geometry.camera import PinholeCamera
 
@@ -37,7 +38,7 @@ def read_key_values(path: str | Path) -> dict[str, str]:
 
 
 def parse_matrix(entries: Mapping[str, str], key: str, shape: tuple[int, ...],
-                 path: str | Path) -> np.ndarray:
+                 path: str | Path) -> Float64Array:
     """Parse ``entries[key]`` as a float64 array of ``shape``.
 
     Raises:
@@ -58,7 +59,7 @@ def parse_matrix(entries: Mapping[str, str], key: str, shape: tuple[int, ...],
     return values.reshape(shape)
 
 
-def to_homogeneous(matrix: np.ndarray) -> np.ndarray:
+def to_homogeneous(matrix: Array) -> Float64Array:
     """Extend a (3, 3) rotation or (3, 4) transform to a (4, 4) float64 matrix."""
     out = np.eye(4)
     out[:3, : matrix.shape[1]] = matrix
@@ -79,23 +80,23 @@ class KittiCalibration:
         source: File or folder the values came from.
     """
 
-    P_rect: Mapping[int, np.ndarray]
-    R_rect: np.ndarray
-    velo_to_cam: np.ndarray
-    K: Mapping[int, np.ndarray] = field(default_factory=dict)
-    D: Mapping[int, np.ndarray] = field(default_factory=dict)
+    P_rect: Mapping[int, Float64Array]
+    R_rect: Float64Array
+    velo_to_cam: Float64Array
+    K: Mapping[int, Float64Array] = field(default_factory=dict)
+    D: Mapping[int, Float64Array] = field(default_factory=dict)
     image_size: Mapping[int, tuple[int, int]] = field(default_factory=dict)
     source: str = ""
 
-    def lidar_to_camera(self) -> np.ndarray:
+    def lidar_to_camera(self) -> Float64Array:
         """(4, 4) LiDAR -> rectified camera frame: ``R0_rect(4x4) @ Tr_velo_to_cam``."""
         return to_homogeneous(self.R_rect) @ self.velo_to_cam
 
-    def projection(self, cam: int = 2) -> np.ndarray:
+    def projection(self, cam: int = 2) -> Float64Array:
         """(3, 4) LiDAR point (homogeneous, metres) -> image ``cam`` pixel (homogeneous)."""
         return self._P(cam) @ self.lidar_to_camera()
 
-    def _P(self, cam: int) -> np.ndarray:
+    def _P(self, cam: int) -> Float64Array:
         if cam not in self.P_rect:
             raise CalibrationError(f"{self.source}: no projection for camera {cam} "
                                    f"(have {sorted(self.P_rect)})")

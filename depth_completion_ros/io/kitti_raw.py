@@ -11,19 +11,20 @@ are wall-clock times without a zone; they are read as UTC and returned as int64 
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
 
+from depth_completion_ros.arrays import Array, Float32Array, IntArray, UInt8Array
 from depth_completion_ros.errors import DataFormatError
 from depth_completion_ros.io.kitti_calib import KittiCalibration, read_object_calib, read_raw_calib
 
 
-def read_velodyne_bin(path: str | Path) -> np.ndarray:
+def read_velodyne_bin(path: str | Path) -> Float32Array:
     """Read a KITTI Velodyne scan: (N, 4) float32 x, y, z (metres, LiDAR frame), reflectance.
 
     Raises:
@@ -40,7 +41,7 @@ def read_velodyne_bin(path: str | Path) -> np.ndarray:
     return raw.reshape(-1, 4)
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
+def read_rgb(path: str | Path) -> UInt8Array:
     """Read an image file as (H, W, 3) uint8 RGB (grey images are expanded).
 
     Raises:
@@ -52,12 +53,14 @@ def read_rgb(path: str | Path) -> np.ndarray:
     if image.dtype != np.uint8:
         raise DataFormatError(f"{path}: expected an 8-bit image, got {image.dtype}")
     if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    code = cv2.COLOR_BGRA2RGB if image.shape[2] == 4 else cv2.COLOR_BGR2RGB
-    return cv2.cvtColor(image, code)
+        code = cv2.COLOR_GRAY2RGB
+    else:
+        code = cv2.COLOR_BGRA2RGB if image.shape[2] == 4 else cv2.COLOR_BGR2RGB
+    rgb: Array = cv2.cvtColor(image, code)  # uint8 in, uint8 out
+    return rgb
 
 
-def read_timestamps(path: str | Path) -> np.ndarray:
+def read_timestamps(path: str | Path) -> IntArray:
     """Read a KITTI ``timestamps.txt`` (``YYYY-MM-DD HH:MM:SS.fffffffff``) as int64 ns (UTC).
 
     Raises:
@@ -93,8 +96,8 @@ class KittiFrame:
     """
 
     index: int
-    image: np.ndarray
-    points: np.ndarray
+    image: UInt8Array
+    points: Float32Array
     calibration: KittiCalibration
     image_stamp_ns: int | None = None
     lidar_stamp_ns: int | None = None
@@ -108,8 +111,8 @@ class KittiSequence:
     calibration: KittiCalibration
     image_paths: tuple[Path, ...]
     lidar_paths: tuple[Path, ...]
-    image_stamps_ns: np.ndarray | None = None
-    lidar_stamps_ns: np.ndarray | None = None
+    image_stamps_ns: IntArray | None = None
+    lidar_stamps_ns: IntArray | None = None
 
     def __len__(self) -> int:
         return len(self.image_paths)
@@ -120,12 +123,13 @@ class KittiSequence:
     def frame(self, i: int) -> KittiFrame:
         """Read frame ``i`` (position in the sorted file list, not the file number)."""
         index = int(self.image_paths[i].stem)
-        return KittiFrame(index, read_rgb(self.image_paths[i]), read_velodyne_bin(self.lidar_paths[i]),
-                          self.calibration, _stamp(self.image_stamps_ns, index, self.root),
+        return KittiFrame(index, read_rgb(self.image_paths[i]),
+                          read_velodyne_bin(self.lidar_paths[i]), self.calibration,
+                          _stamp(self.image_stamps_ns, index, self.root),
                           _stamp(self.lidar_stamps_ns, index, self.root))
 
 
-def _stamp(stamps: np.ndarray | None, index: int, root: Path) -> int | None:
+def _stamp(stamps: IntArray | None, index: int, root: Path) -> int | None:
     if stamps is None:
         return None
     if index >= len(stamps):
@@ -156,7 +160,7 @@ def open_sequence(root: str | Path, *, drive: str | None = None, cam: int = 2) -
                          _maybe_stamps(drive_dir / "velodyne_points" / "timestamps.txt"))
 
 
-def _maybe_stamps(path: Path) -> np.ndarray | None:
+def _maybe_stamps(path: Path) -> IntArray | None:
     return read_timestamps(path) if path.is_file() else None
 
 
