@@ -9,17 +9,19 @@ sq rel is the devkit's ``mean((p - g)**2 / g**2)`` (``evaluate_depth.cpp``), whi
 
 Invalid predictions (NaN, inf or <= 0; in a KITTI PNG a 0) are, by default (``invalid="devkit"``),
 filled the way the devkit's ``interpolateBackground`` does before scoring: inside a row, a gap
-between two valid pixels takes the smaller (nearer) of the two; gaps at the row ends take the nearest valid value; rows with no valid pixel take the first /
-last valid row above / below. Whatever is still invalid, and every invalid pixel with
-``invalid="clamp"``, is set to ``min_depth`` (1 mm by default), a heavy penalty in iRMSE.
+between two valid pixels takes the smaller (nearer) of the two; gaps at the row ends take the
+nearest valid value; rows with no valid pixel take the first / last valid row above / below.
+Whatever is still invalid, and every invalid pixel with ``invalid="clamp"``, is set to
+``min_depth`` (1 mm by default), a heavy penalty in iRMSE.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Sequence
 
 import numpy as np
 
+from depth_completion_ros.arrays import Array, BoolArray, Float64Array
 from depth_completion_ros.errors import InputError
 
 #: Ground-truth distance bins (metres) of :func:`binned_metrics`.
@@ -46,7 +48,7 @@ class DepthMetrics:
         return asdict(self)
 
 
-def fill_invalid_devkit(pred: np.ndarray) -> np.ndarray:
+def fill_invalid_devkit(pred: Array) -> Float64Array:
     """Fill invalid (NaN, inf, <= 0) pixels of an (H, W) depth map like the devkit; NaN remains
     only where the whole image is invalid or in an all-invalid row between valid rows."""
     depth = np.where(np.isfinite(pred) & (pred > 0), pred, np.nan).astype(np.float64)
@@ -58,7 +60,7 @@ def fill_invalid_devkit(pred: np.ndarray) -> np.ndarray:
     return depth
 
 
-def _fill_rows(depth: np.ndarray) -> np.ndarray:
+def _fill_rows(depth: Float64Array) -> Float64Array:
     h, w = depth.shape
     valid = ~np.isnan(depth)
     cols = np.broadcast_to(np.arange(w), (h, w))
@@ -71,7 +73,7 @@ def _fill_rows(depth: np.ndarray) -> np.ndarray:
     return np.where(valid, depth, both)
 
 
-def _prepare(pred: np.ndarray, gt: np.ndarray, invalid: str, min_depth: float) -> np.ndarray:
+def _prepare(pred: Array, gt: Array, invalid: str, min_depth: float) -> Float64Array:
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt)
     if pred.shape != gt.shape or pred.ndim != 2:
         raise InputError(f"prediction {pred.shape} and ground truth {gt.shape} must be the same "
@@ -83,7 +85,7 @@ def _prepare(pred: np.ndarray, gt: np.ndarray, invalid: str, min_depth: float) -
     return np.where(np.isfinite(pred) & (pred > 0), pred, min_depth)
 
 
-def _scores(p: np.ndarray, g: np.ndarray) -> DepthMetrics:
+def _scores(p: Float64Array, g: Float64Array) -> DepthMetrics:
     err = p - g
     inv = 1.0 / p - 1.0 / g
     ratio = np.maximum(p / g, g / p)
@@ -96,12 +98,13 @@ def _scores(p: np.ndarray, g: np.ndarray) -> DepthMetrics:
         delta3=float(np.mean(ratio < 1.25**3)), num_pixels=int(g.size))
 
 
-def _gt_mask(gt: np.ndarray) -> np.ndarray:
+def _gt_mask(gt: Array) -> BoolArray:
     gt = np.asarray(gt, dtype=np.float64)
-    return np.isfinite(gt) & (gt > 0)
+    mask: BoolArray = np.isfinite(gt) & (gt > 0)
+    return mask
 
 
-def frame_metrics(pred: np.ndarray, gt: np.ndarray, *, invalid: str = "devkit",
+def frame_metrics(pred: Array, gt: Array, *, invalid: str = "devkit",
                   min_depth: float = 1e-3) -> DepthMetrics:
     """Devkit metrics of one (H, W) prediction against (H, W) ground truth, both metres.
 
@@ -120,7 +123,7 @@ def frame_metrics(pred: np.ndarray, gt: np.ndarray, *, invalid: str = "devkit",
     return _scores(filled[mask], np.asarray(gt, dtype=np.float64)[mask])
 
 
-def binned_metrics(pred: np.ndarray, gt: np.ndarray, *,
+def binned_metrics(pred: Array, gt: Array, *,
                    bins: Sequence[tuple[float, float]] = DISTANCE_BINS, invalid: str = "devkit",
                    min_depth: float = 1e-3) -> dict[tuple[float, float], DepthMetrics | None]:
     """Devkit metrics per ground-truth distance bin ``[lo, hi)`` metres; None for an empty bin."""
