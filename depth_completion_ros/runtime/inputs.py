@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from depth_completion_ros.decoding import camera_info_to_camera
 from depth_completion_ros.errors import InputError
 from depth_completion_ros.geometry.camera import PinholeCamera
-from depth_completion_ros.decoding import camera_info_to_camera
 from depth_completion_ros.runtime.stats import NodeStats
 from depth_completion_ros.status import InputKind
 

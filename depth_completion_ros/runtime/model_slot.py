@@ -10,8 +10,8 @@ a queued load of another one.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from depth_completion_ros.models.base import DepthModel
 from depth_completion_ros.models.model_config import resolve_model_config

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -87,11 +86,11 @@ class NodeStats:
             lat = np.asarray(self._latencies, dtype=np.float64)
             p50, p95 = (np.percentile(lat, [50, 95]) if lat.size else (np.nan, np.nan))
             last = self._last
-            fresh = last is not None and now - last[0] < self._idle_after
+            fresh = last if last is not None and now - last[0] < self._idle_after else None
             return StatsSnapshot(
-                mode=last[1] if fresh else IDLE, model=model or (last[2] if last else ""),
-                device=device, lidar_age_s=lidar_age_s, points_in_view=last[3] if fresh else 0,
-                density=last[4] if fresh else 0.0, latency_p50_ms=float(p50),
+                mode=fresh[1] if fresh else IDLE, model=model or (last[2] if last else ""),
+                device=device, lidar_age_s=lidar_age_s, points_in_view=fresh[3] if fresh else 0,
+                density=fresh[4] if fresh else 0.0, latency_p50_ms=float(p50),
                 latency_p95_ms=float(p95), frames_served=self.served, frames_dropped=dropped,
                 frames_unserved=self.unserved, input_errors=dict(self.errors),
                 last_error=self.last_error, model_error=model_error)

@@ -27,8 +27,9 @@ the node's clock, so simulated time works), which also makes the policy testable
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.status import Pairing
@@ -180,7 +181,8 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
         return SyncedFrame(image, stamp, match[1], match[0], reason)
 
     def _reset(self) -> None:
-        """Stamps went backwards: forget clouds and any waiting image (it belongs to the old run)."""
+        """Stamps went backwards: forget clouds and any waiting image (it belongs to the old
+        run)."""
         self.resets += 1
         self._clouds.clear()
         self._waiting = None

@@ -6,7 +6,8 @@ slower than the sensor costs dropped frames (counted), not growing latency.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 ItemT = TypeVar("ItemT")
 
