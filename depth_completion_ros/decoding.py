@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from depth_completion_ros.arrays import Array, Float32Array, IntArray, UInt8Array, UInt16Array
 from depth_completion_ros.errors import CalibrationError, InputError
 from depth_completion_ros.geometry.camera import PinholeCamera
 
@@ -36,9 +37,9 @@ class PointCloud:
         intensity: (N,) float32, or None when the cloud has no ``intensity`` field.
     """
 
-    xyz: np.ndarray
-    ring: np.ndarray | None = None
-    intensity: np.ndarray | None = None
+    xyz: Float32Array
+    ring: IntArray | None = None
+    intensity: Float32Array | None = None
 
 
 def stamp_to_seconds(stamp: Any) -> float:
@@ -46,7 +47,7 @@ def stamp_to_seconds(stamp: Any) -> float:
     return float(stamp.sec) + 1e-9 * float(stamp.nanosec)
 
 
-def _byte_buffer(data: Any, needed: int, what: str) -> np.ndarray:
+def _byte_buffer(data: Any, needed: int, what: str) -> UInt8Array:
     """``data`` as a flat uint8 array without copying; InputError when shorter than ``needed``."""
     buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) \
         else data.reshape(-1).view(np.uint8)
@@ -78,7 +79,7 @@ def check_image_layout(msg: Any) -> tuple[int, tuple[int, int, int] | None]:
     return channels, order
 
 
-def image_to_rgb(msg: Any) -> np.ndarray:
+def image_to_rgb(msg: Any) -> UInt8Array:
     """sensor_msgs/Image (rgb8, bgr8, rgba8, bgra8, mono8) -> (H, W, 3) uint8 RGB.
 
     A strided view of the message buffer (no copy) for rgb8 / bgr8 / rgba8 / bgra8, honouring row
@@ -98,7 +99,7 @@ def image_to_rgb(msg: Any) -> np.ndarray:
     return pixels[:, :, list(order)] if order != (0, 1, 2) else pixels[:, :, :3]
 
 
-def _cloud_dtype(msg: Any) -> np.dtype:
+def _cloud_dtype(msg: Any) -> np.dtype[np.void]:
     """Structured numpy dtype of one point (x, y, z and optional ring / intensity)."""
     order = ">" if bool(msg.is_bigendian) else "<"
     names, formats, offsets = [], [], []
@@ -127,7 +128,7 @@ def _cloud_dtype(msg: Any) -> np.dtype:
                      "itemsize": point_step})
 
 
-def check_cloud_layout(msg: Any) -> np.dtype:
+def check_cloud_layout(msg: Any) -> np.dtype[np.void]:
     """Check a PointCloud2's fields, strides and data length (shared by every decoder).
 
     Returns:
@@ -150,8 +151,7 @@ def check_cloud_layout(msg: Any) -> np.dtype:
     return dtype
 
 
-def finite_cloud(xyz: np.ndarray, ring: np.ndarray | None,
-                 intensity: np.ndarray | None) -> PointCloud:
+def finite_cloud(xyz: Array, ring: Array | None, intensity: Array | None) -> PointCloud:
     """Keep the points whose x, y, z are all finite and not all exactly 0.
 
     NaN / inf are dropped, and so is (0, 0, 0): the sensor's own origin, which Ouster and other
@@ -187,11 +187,12 @@ def cloud_to_points(msg: Any) -> PointCloud:
     """
     dtype = check_cloud_layout(msg)
     buf = _byte_buffer(msg.data, 0, "PointCloud2")
-    points = np.ndarray((int(msg.height), int(msg.width)), dtype=dtype, buffer=buf,
-                        strides=(int(msg.row_step), dtype.itemsize)).reshape(-1)
+    points: Array = np.ndarray((int(msg.height), int(msg.width)), dtype=dtype, buffer=buf,
+                               strides=(int(msg.row_step), dtype.itemsize)).reshape(-1)
     xyz = np.stack([points["x"], points["y"], points["z"]], axis=-1)
-    return finite_cloud(xyz, points["ring"] if "ring" in dtype.names else None,
-                        points["intensity"] if "intensity" in dtype.names else None)
+    names = dtype.names or ()  # never None: the dtype is structured (x, y, z at least)
+    return finite_cloud(xyz, points["ring"] if "ring" in names else None,
+                        points["intensity"] if "intensity" in names else None)
 
 
 def camera_info_fields(msg: Any) -> dict[str, Any]:
@@ -224,7 +225,7 @@ def camera_info_to_camera(msg: Any) -> PinholeCamera:
         raise InputError(f"CameraInfo: {err}") from err
 
 
-def depth_to_mm(depth: np.ndarray) -> np.ndarray:
+def depth_to_mm(depth: Array) -> UInt16Array:
     """(H, W) depth in metres -> (H, W) uint16 millimetres; 0 where NaN, clipped at 65535."""
     mm = np.nan_to_num(depth.astype(np.float64) * 1000.0, nan=0.0, posinf=0.0, neginf=0.0)
     return np.clip(np.rint(mm), 0, 65535).astype(np.uint16)

@@ -16,7 +16,6 @@ from typing import TypeVar
 
 from depth_completion_ros.errors import InputError
 
-
 ChoiceT = TypeVar("ChoiceT", bound="_Choice")
 
 

@@ -11,12 +11,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO_ROOT / "sample_data" / "kitti_raw_2011_09_26_seq16_4frames"
 CONFIG_DIR = REPO_ROOT / "config"
 MODELS_DIR = REPO_ROOT / "models"
-#: Sibling folder with the larger shared datasets (developers and CI only; absent in a user's clone).
+#: Sibling folder with the larger shared datasets (developers and CI only; absent in a user's
+#: clone).
 SHARED_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
 
 
 def share_dir() -> Path | None:
-    """The installed ``share/depth_completion_ros`` folder when ament_index can find it, else None."""
+    """The installed ``share/depth_completion_ros`` folder when ament_index can find it, else
+    None."""
     try:
         from ament_index_python.packages import get_package_share_directory
         return Path(get_package_share_directory("depth_completion_ros"))

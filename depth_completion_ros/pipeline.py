@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from depth_completion_ros.arrays import Array, Float32Array, Float64Array, UInt8Array
 from depth_completion_ros.checks import check_image, check_points, check_rigid_transform
 from depth_completion_ros.errors import InputError, ModelError
 from depth_completion_ros.geometry.projection import project_to_depth
@@ -47,9 +48,9 @@ class FrameResult:
         timings_ms: stage -> milliseconds (``project``, the model's own stages, ``total``).
     """
 
-    depth: np.ndarray
-    confidence: np.ndarray
-    sparse_depth: np.ndarray
+    depth: Float32Array
+    confidence: Float32Array
+    sparse_depth: Float32Array
     mode: str
     model_name: str
     points_in_view: int
@@ -73,7 +74,7 @@ class DepthPipeline:
         InputError: bad transform or depth range.
     """
 
-    def __init__(self, model: DepthModel, lidar_to_camera: np.ndarray,
+    def __init__(self, model: DepthModel, lidar_to_camera: Array,
                  settings: PipelineSettings | None = None, *,
                  dropout_model: DepthModel | None = None) -> None:
         settings = settings if settings is not None else PipelineSettings()
@@ -96,8 +97,8 @@ class DepthPipeline:
             return self.model
         return self.dropout_model
 
-    def process(self, rgb: np.ndarray | None, camera: PinholeCamera, points: np.ndarray | None,
-                lidar_to_camera: np.ndarray | None = None) -> FrameResult:
+    def process(self, rgb: UInt8Array | None, camera: PinholeCamera, points: Array | None,
+                lidar_to_camera: Array | None = None) -> FrameResult:
         """Run one frame.
 
         Args:
@@ -125,7 +126,7 @@ class DepthPipeline:
         if rgb is None and model.spec.needs_image:
             raise ModelError(f"model {model.name!r} needs an RGB image, the frame has none")
         timings: dict[str, float] = {}
-        sparse = np.zeros((height, width), np.float32)
+        sparse: Float32Array = np.zeros((height, width), np.float32)
         if points is not None:
             transform = self.lidar_to_camera if lidar_to_camera is None else \
                 check_rigid_transform(lidar_to_camera)
@@ -141,14 +142,14 @@ class DepthPipeline:
                            in_view / float(height * width), timings)
 
     @staticmethod
-    def _check_image(rgb: np.ndarray | None, camera: PinholeCamera) -> tuple[int, int]:
+    def _check_image(rgb: UInt8Array | None, camera: PinholeCamera) -> tuple[int, int]:
         """(H, W) of the frame: the camera's size, which ``rgb`` (when given) must have."""
         if rgb is None:
             return camera.height, camera.width
         return check_image(rgb, "rgb", (camera.width, camera.height))
 
-    def _project(self, points: np.ndarray, camera: PinholeCamera,
-                 lidar_to_camera: np.ndarray) -> np.ndarray:
+    def _project(self, points: Array, camera: PinholeCamera,
+                 lidar_to_camera: Float64Array) -> Float32Array:
         """Sparse (H, W) float32 depth of ``points``, 0 outside [min_depth, max_depth]."""
         sparse = project_to_depth(check_points(points), lidar_to_camera, camera,
                                   rectified=self.use_rectified, min_depth=self.min_depth)
@@ -156,8 +157,8 @@ class DepthPipeline:
         sparse[sparse > self.max_depth] = 0.0
         return sparse
 
-    def _clean(self, depth: np.ndarray, confidence: np.ndarray, shape: tuple[int, int],
-               name: str) -> tuple[np.ndarray, np.ndarray]:
+    def _clean(self, depth: Array, confidence: Array, shape: tuple[int, int],
+               name: str) -> tuple[Float32Array, Float32Array]:
         """Apply the output convention (NaN outside range, confidence 0 there, clipped to 0..1)."""
         if depth.shape != shape or confidence.shape != shape:
             raise ModelError(f"model {name!r}: output depth {depth.shape} / confidence "

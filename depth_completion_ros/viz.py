@@ -9,23 +9,25 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from depth_completion_ros.arrays import Array, IntArray, UInt8Array
 from depth_completion_ros.errors import InputError
 
 
-def colormap_lut(colormap: int = cv2.COLORMAP_TURBO) -> np.ndarray:
+def colormap_lut(colormap: int = cv2.COLORMAP_TURBO) -> UInt8Array:
     """(256, 3) uint8 RGB colours of an OpenCV colour map (index 0 = ``vmin``)."""
-    return cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], colormap)[:, 0, ::-1].copy()
+    bgr: Array = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], colormap)  # uint8
+    return bgr[:, 0, ::-1].copy()
 
 
-def _indices(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+def _indices(values: Array, vmin: float, vmax: float) -> UInt8Array:
     if not (np.isfinite(vmin) and np.isfinite(vmax) and vmax > vmin):
         raise InputError(f"colour range: need finite vmin < vmax, got ({vmin}, {vmax})")
     scaled = (np.nan_to_num(values, nan=vmin) - vmin) * (255.0 / (vmax - vmin))
     return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
 
 
-def colorize(image: np.ndarray, vmin: float, vmax: float, *, colormap: int = cv2.COLORMAP_TURBO,
-             zero_is_invalid: bool = False, rgb: bool = True) -> np.ndarray:
+def colorize(image: Array, vmin: float, vmax: float, *, colormap: int = cv2.COLORMAP_TURBO,
+             zero_is_invalid: bool = False, rgb: bool = True) -> UInt8Array:
     """Colour-map an (H, W) depth (metres), confidence or error image with a fixed range.
 
     Example:
@@ -42,8 +44,8 @@ def colorize(image: np.ndarray, vmin: float, vmax: float, *, colormap: int = cv2
     return out if rgb else np.ascontiguousarray(out[..., ::-1])
 
 
-def colorize_depth(depth: np.ndarray, min_depth: float, max_depth: float, *,
-                   colormap: int = cv2.COLORMAP_TURBO) -> np.ndarray:
+def colorize_depth(depth: Array, min_depth: float, max_depth: float, *,
+                   colormap: int = cv2.COLORMAP_TURBO) -> UInt8Array:
     """(H, W) metres -> (H, W, 3) uint8 BGR over a fixed range: near warm, far cool, NaN black.
 
     A fixed range (not per-frame min / max) keeps colours comparable across frames; this is the
@@ -54,9 +56,9 @@ def colorize_depth(depth: np.ndarray, min_depth: float, max_depth: float, *,
                     rgb=False)
 
 
-def overlay_points(rgb: np.ndarray, u: np.ndarray, v: np.ndarray, depth: np.ndarray, *,
+def overlay_points(rgb: UInt8Array, u: IntArray, v: IntArray, depth: Array, *,
                    vmin: float = 0.0, vmax: float = 80.0, radius: int = 1,
-                   colormap: int = cv2.COLORMAP_TURBO) -> np.ndarray:
+                   colormap: int = cv2.COLORMAP_TURBO) -> UInt8Array:
     """Draw projected LiDAR points as coloured squares of side ``2 * radius + 1`` on a copy.
 
     Args:
