@@ -166,7 +166,8 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
 
     def _release_waiting(self) -> SyncedFrame[ImageT, CloudT]:
         """Release the waiting image (callers check there is one) with its nearest cloud."""
-        match = self._nearest(self._waiting[0])  # type: ignore[index]
+        assert self._waiting is not None
+        match = self._nearest(self._waiting[0])
         if match is None:
             self.unmatched += 1
             return self._emit(None, UNMATCHED)
@@ -174,7 +175,8 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
 
     def _emit(self, match: tuple[float, CloudT] | None,
               reason: Pairing) -> SyncedFrame[ImageT, CloudT]:
-        stamp, _, image = self._waiting  # type: ignore[misc]
+        assert self._waiting is not None  # callers emit only while an image waits
+        stamp, _, image = self._waiting
         self._waiting = None
         if match is None:
             return SyncedFrame(image, stamp, None, None, reason)
