@@ -1,0 +1,28 @@
+"""The two-layer head shared by the depth, guidance and confidence heads, and how it is run.
+
+Example:
+    >>> import torch
+    >>> from depth_completion_ros.networks.backbones import EncoderDecoderFeatures
+    >>> from depth_completion_ros.networks.heads import initial_depth_head
+    >>> dec1, dec0 = initial_depth_head(8)
+    >>> feats = EncoderDecoderFeatures(torch.zeros(1, 8, 5, 7), torch.zeros(1, 8, 5, 7),
+    ...                                torch.zeros(1, 8, 6, 8))
+    >>> tuple(run_head(dec1, dec0, feats).shape)
+    (1, 1, 5, 7)
+"""
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from depth_completion_ros.networks.backbones.resnet_encdec import EncoderDecoderFeatures
+from depth_completion_ros.networks.layers import concat_skip
+
+#: (dec1, dec0) of a head
+HeadLayers = tuple[nn.Module, nn.Module]
+
+
+def run_head(dec1: nn.Module, dec0: nn.Module, features: EncoderDecoderFeatures) -> Tensor:
+    """``dec0(cat(dec1(cat(fd2, fe2)), fe1))``: (B, C, H, W) at the size of ``features.fe1``."""
+    hidden = dec1(concat_skip(features.fd2, features.fe2))
+    out: Tensor = dec0(concat_skip(hidden, features.fe1))
+    return out
