@@ -13,13 +13,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability
-from rosbags.interfaces import QosTime
+from rosbags.interfaces import (
+    Qos,
+    QosDurability,
+    QosHistory,
+    QosLiveliness,
+    QosReliability,
+    QosTime,
+)
 from rosbags.rosbag2 import StoragePlugin, Writer
 
+from depth_completion_ros.arrays import Float64Array
 from depth_completion_ros.bag import messages
-from depth_completion_ros.bag.topics import (LIDAR_FRAME, SOURCE_KEY, STAMPS_KEY, camera_frame,
-                                             kitti_topics)
+from depth_completion_ros.bag.topics import (
+    LIDAR_FRAME,
+    SOURCE_KEY,
+    STAMPS_KEY,
+    camera_frame,
+    kitti_topics,
+)
 from depth_completion_ros.errors import DataFormatError, InputError
 from depth_completion_ros.geometry.rings import estimate_rings
 from depth_completion_ros.io.kitti_calib import KittiCalibration
@@ -53,7 +65,7 @@ class ConversionSummary:
     last_stamp_ns: int
 
 
-def ros_lidar_to_camera(calibration: KittiCalibration, camera: int = 2) -> np.ndarray:
+def ros_lidar_to_camera(calibration: KittiCalibration, camera: int = 2) -> Float64Array:
     """(4, 4) LiDAR -> optical frame of camera ``camera`` for ``P = [K | 0]`` (ROS convention).
 
     KITTI's ``P_rect_0c = [K | K t]`` carries the offset of camera ``c`` from camera 0's rectified

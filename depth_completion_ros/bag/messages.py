@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
+from depth_completion_ros.arrays import Array, Float64Array, UInt8Array
 from depth_completion_ros.errors import InputError
 
 #: The type store every bag this package writes uses (message definitions as in ROS 2 Jazzy,
@@ -40,7 +41,7 @@ def stamp_to_ns(stamp: Any) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
-def rgb_image(rgb: np.ndarray, stamp_ns: int, frame_id: str) -> Any:
+def rgb_image(rgb: UInt8Array, stamp_ns: int, frame_id: str) -> Any:
     """sensor_msgs/Image, encoding rgb8, from an (H, W, 3) uint8 RGB array."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise InputError(f"rgb image must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
@@ -51,7 +52,7 @@ def rgb_image(rgb: np.ndarray, stamp_ns: int, frame_id: str) -> Any:
         data=np.ascontiguousarray(rgb).reshape(-1).view(np.uint8))
 
 
-def rectified_camera_info(width: int, height: int, K: np.ndarray, stamp_ns: int,
+def rectified_camera_info(width: int, height: int, K: Array, stamp_ns: int,
                           frame_id: str) -> Any:
     """sensor_msgs/CameraInfo of an already rectified image: P = [K | 0], R = I, D = 0.
 
@@ -73,7 +74,7 @@ def rectified_camera_info(width: int, height: int, K: np.ndarray, stamp_ns: int,
         p=P.reshape(-1), binning_x=0, binning_y=0, roi=roi)
 
 
-def point_cloud(points: np.ndarray, rings: np.ndarray, stamp_ns: int, frame_id: str) -> Any:
+def point_cloud(points: Array, rings: Array, stamp_ns: int, frame_id: str) -> Any:
     """sensor_msgs/PointCloud2 with fields x, y, z, intensity (float32) and ring (uint16).
 
     Args:
@@ -100,7 +101,7 @@ def point_cloud(points: np.ndarray, rings: np.ndarray, stamp_ns: int, frame_id: 
         is_dense=True)
 
 
-def static_transform(parent_T_child: np.ndarray, parent: str, child: str, stamp_ns: int) -> Any:
+def static_transform(parent_T_child: Array, parent: str, child: str, stamp_ns: int) -> Any:
     """tf2_msgs/TFMessage with one transform: the pose of ``child`` in ``parent``.
 
     Args:
@@ -119,7 +120,7 @@ def static_transform(parent_T_child: np.ndarray, parent: str, child: str, stamp_
     return _T["tf2_msgs/msg/TFMessage"](transforms=[stamped])
 
 
-def rotation_to_quaternion(R: np.ndarray) -> tuple[float, float, float, float]:
+def rotation_to_quaternion(R: Array) -> tuple[float, float, float, float]:
     """(x, y, z, w) unit quaternion of a (3, 3) rotation, via OpenCV's Rodrigues vector."""
     rvec, _ = cv2.Rodrigues(np.asarray(R, dtype=np.float64))
     angle = float(np.linalg.norm(rvec))
@@ -128,7 +129,7 @@ def rotation_to_quaternion(R: np.ndarray) -> tuple[float, float, float, float]:
     return float(x), float(y), float(z), float(np.cos(angle / 2))
 
 
-def quaternion_to_rotation(x: float, y: float, z: float, w: float) -> np.ndarray:
+def quaternion_to_rotation(x: float, y: float, z: float, w: float) -> Float64Array:
     """(3, 3) rotation matrix of a quaternion (normalised first), via OpenCV's Rodrigues."""
     q = np.array([x, y, z, w], dtype=np.float64)
     norm = np.linalg.norm(q)
@@ -141,4 +142,4 @@ def quaternion_to_rotation(x: float, y: float, z: float, w: float) -> np.ndarray
     angle = 2.0 * np.arctan2(sin_half, q[3])
     rvec = q[:3] / sin_half * angle if sin_half > 0 else np.zeros(3)
     R, _ = cv2.Rodrigues(rvec.reshape(3, 1))
-    return R
+    return np.asarray(R, np.float64)  # float64 already (cv2 keeps the type): no copy

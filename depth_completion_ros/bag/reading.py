@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from rosbags.rosbag2 import Reader
 
+from depth_completion_ros.arrays import Float64Array
 from depth_completion_ros.bag.messages import TYPESTORE, quaternion_to_rotation
 from depth_completion_ros.errors import CalibrationError, DataFormatError
 
@@ -69,7 +70,7 @@ def bag_topics(path: str | Path) -> dict[str, str]:
 def custom_metadata(path: str | Path) -> dict[str, str]:
     """The bag's ``custom_data`` (metadata.yaml), empty when it has none or is a bare file."""
     with open_bag(path) as reader:
-        return dict(getattr(reader.storage, "metadata").custom or {})
+        return dict(reader.storage.metadata.custom or {})
 
 
 def iter_messages(path: str | Path, topics: Sequence[str] = ()) -> Iterator[BagMessage]:
@@ -82,14 +83,14 @@ def iter_messages(path: str | Path, topics: Sequence[str] = ()) -> Iterator[BagM
         present = {c.topic for c in reader.connections}
         missing = [t for t in topics if t not in present]
         if missing:
-            raise DataFormatError(
-                f"bag {path} has no topic {', '.join(missing)}; it has: {', '.join(sorted(present))}")
+            raise DataFormatError(f"bag {path} has no topic {', '.join(missing)}; "
+                                  f"it has: {', '.join(sorted(present))}")
         wanted = [c for c in reader.connections if not topics or c.topic in topics]
         for connection, log_time, raw in reader.messages(connections=wanted):
             yield BagMessage(connection.topic, connection.msgtype, log_time, bytes(raw))
 
 
-def transform_matrix(transform: Any) -> np.ndarray:
+def transform_matrix(transform: Any) -> Float64Array:
     """(4, 4) float64 matrix of a geometry_msgs/Transform (maps child points into the parent)."""
     r, t = transform.rotation, transform.translation
     T = np.eye(4)
@@ -99,7 +100,7 @@ def transform_matrix(transform: Any) -> np.ndarray:
 
 
 def lidar_to_camera_from_tf(path: str | Path, lidar_frame: str, camera_frame: str,
-                            tf_topic: str = "/tf_static") -> np.ndarray:
+                            tf_topic: str = "/tf_static") -> Float64Array:
     """The (4, 4) LiDAR -> camera transform stored in the bag's static tf (one edge, either way).
 
     Args:
@@ -120,7 +121,7 @@ def lidar_to_camera_from_tf(path: str | Path, lidar_frame: str, camera_frame: st
             if (parent, child) == (camera_frame, lidar_frame):
                 return transform_matrix(stamped.transform)
             if (parent, child) == (lidar_frame, camera_frame):
-                return np.linalg.inv(transform_matrix(stamped.transform))
+                return np.asarray(np.linalg.inv(transform_matrix(stamped.transform)), np.float64)
     raise CalibrationError(
         f"{tf_topic} in bag {path} has no transform between {lidar_frame!r} and {camera_frame!r}")
 
@@ -149,4 +150,4 @@ def header_stamp_ns(raw: bytes) -> int:
         raise DataFormatError(f"not a CDR message with a header ({len(raw)} bytes)")
     order = "<" if raw[1] == 1 else ">"
     sec, nanosec = struct.unpack_from(f"{order}iI", raw, 4)
-    return sec * 1_000_000_000 + nanosec
+    return int(sec) * 1_000_000_000 + int(nanosec)
