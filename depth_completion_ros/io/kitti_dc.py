@@ -9,7 +9,8 @@
   <-> ``..._sync_velodyne_raw_...`` <-> ``..._sync_groundtruth_depth_...``, see
   :func:`selection_file_names`).
 
-Depth PNGs are 16-bit, value / 256 = metres, 0 = no value (:mod:`depth_completion_ros.io.depth_png`).
+Depth PNGs are 16-bit, value / 256 = metres, 0 = no value
+(:mod:`depth_completion_ros.io.depth_png`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from depth_completion_ros.arrays import Float32Array, Float64Array, UInt8Array
 from depth_completion_ros.errors import CalibrationError, DataFormatError
 from depth_completion_ros.io.depth_png import read_depth_png
 from depth_completion_ros.io.kitti_raw import read_rgb
@@ -29,10 +31,10 @@ class DcFrame:
     float32 metres (0 = none; ground truth None when absent), K (3, 3) or None."""
 
     name: str
-    rgb: np.ndarray | None
-    sparse: np.ndarray
-    groundtruth: np.ndarray | None
-    K: np.ndarray | None
+    rgb: UInt8Array | None
+    sparse: Float32Array
+    groundtruth: Float32Array | None
+    K: Float64Array | None
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class DcSample:
         )
 
 
-def read_intrinsics_txt(path: str | Path) -> np.ndarray:
+def read_intrinsics_txt(path: str | Path) -> Float64Array:
     """Read a depth-selection ``intrinsics/*.txt`` (9 numbers, row-major) as (3, 3) float64.
 
     Raises:
