@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
 from depth_completion_ros.bag.reading import BagMessage
@@ -27,6 +26,7 @@ from depth_completion_ros.errors import DepthCompletionError
 from depth_completion_ros.paths import config_dir
 from depth_completion_ros.ros.recorder import TopicRecorder
 from depth_completion_ros.ros.replay import BagPlayer, ReplayStats
+from depth_completion_ros.ros.spinning import BackgroundSpinner
 from depth_completion_ros.status import DiagnosticKey as Key
 from depth_completion_ros.status import InputKind
 
@@ -163,21 +163,23 @@ def _drive(process: subprocess.Popen, bag: Path, topics: BagTopics, options: Rep
     player = BagPlayer(node, bag, options, (topics.image, topics.camera_info, topics.points),
                        on_publish=lambda topic, stamp: published.__setitem__(stamp, time.time_ns())
                        if topic == topics.image else None)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    threading.Thread(target=executor.spin, daemon=True).start()
-    _wait_matched(process, player, recorder, diagnostics, ready_timeout_s)
+    spinner = BackgroundSpinner([node])
     samples: list[tuple[float, int, float]] = []
     stop = threading.Event()
-    sampler = threading.Thread(target=_sample_rss, daemon=True, args=(
-        process.pid, lambda: player.stats.published.get(topics.image, 0), samples, stop))
-    sampler.start()
-    stats = player.play()
-    _drain(recorder, f"{NAMESPACE}/depth", drain_s)
-    stop.set()
-    sampler.join()
-    counts, outputs = recorder.snapshot()
-    executor.shutdown(timeout_sec=1.0)
+    try:
+        _wait_matched(process, player, recorder, diagnostics, ready_timeout_s)
+        sampler = threading.Thread(target=_sample_rss, daemon=True, args=(
+            process.pid, lambda: player.stats.published.get(topics.image, 0), samples, stop))
+        sampler.start()
+        stats = player.play()
+        _drain(recorder, f"{NAMESPACE}/depth", drain_s)
+        stop.set()
+        sampler.join()
+        counts, outputs = recorder.snapshot()
+    finally:
+        stop.set()
+        spinner.stop()  # before the node goes: no callback may still be handed out
+        node.destroy_node()
     return LiveRun(stats, outputs, counts, diagnostics.latest, samples, published)
 
 

@@ -3,7 +3,6 @@ received by a TopicRecorder with the original stamps and byte-identical CDR payl
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,24 +49,20 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 20.0) -> bool:
 
 @pytest.fixture
 def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any, Any]]:
-    """(player node, recorder node, executor) in a private context spun in a thread."""
-    from rclpy.executors import MultiThreadedExecutor
+    """(player node, recorder node, spinner) in a private context spun in a thread; stopped
+    before the nodes are destroyed (:mod:`depth_completion_ros.ros.spinning`)."""
+    from depth_completion_ros.ros.spinning import BackgroundSpinner
     for key, value in ROS_ENV.items():
         monkeypatch.setenv(key, value)
     context = rclpy.Context()
     rclpy.init(context=context)
-    executor = MultiThreadedExecutor(num_threads=2, context=context)
     nodes = [rclpy.create_node(name, context=context) for name in ("player", "recorder")]
-    for node in nodes:
-        executor.add_node(node)
-    thread = threading.Thread(target=executor.spin, daemon=True)
-    thread.start()
-    yield nodes[0], nodes[1], executor
-    executor.shutdown()
+    spinner = BackgroundSpinner(nodes, context=context)
+    yield nodes[0], nodes[1], spinner
+    spinner.stop()
     for node in nodes:
         node.destroy_node()
     rclpy.shutdown(context=context)
-    thread.join(5)
 
 
 def test_replay_delivers_original_stamps_and_bytes(tmp_path: Path, graph: tuple) -> None:

@@ -83,7 +83,7 @@ def cloud_msg(scan: np.ndarray, stamp: float) -> Any:
 class Harness:
     """The node under test plus a feeder / collector node in one context, spun in a thread."""
 
-    def __init__(self, context: Any, executor: Any, overrides: dict[str, Any]) -> None:
+    def __init__(self, context: Any, overrides: dict[str, Any]) -> None:
         from rclpy.node import Node
         from rclpy.parameter import Parameter
         from rclpy.qos import QoSProfile, qos_profile_sensor_data
@@ -91,8 +91,8 @@ class Harness:
         from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
         from depth_completion_ros.ros.node import DepthCompletionNode
+        from depth_completion_ros.ros.spinning import BackgroundSpinner
         ns = f"/t{next(_names)}"
-        self.executor = executor
         params = [Parameter(k, value=v) for k, v in overrides.items()]
         self.node = DepthCompletionNode(context=context, namespace=ns, parameter_overrides=params)
         self.io = Node("feeder", context=context, namespace=ns)
@@ -107,8 +107,7 @@ class Harness:
             self.io.create_subscription(t, name, self._collector(name), QoSProfile(depth=20))
         self.status_name = f"{self.node.get_fully_qualified_name()}: depth completion"
         self.io.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 20)
-        executor.add_node(self.node)
-        executor.add_node(self.io)
+        self.spinner = BackgroundSpinner([self.node, self.io], context=context)
 
     def send(self, frames: SampleFrames, index: int, stamp: float, *, cloud: bool = True,
              image: Any = None, info: Any = None, points: Any = None) -> None:
@@ -175,29 +174,30 @@ class Harness:
         return predicate()
 
     def close(self) -> None:
-        """Stop this harness's executor first: destroying a node while an executor thread still
-        waits on its handles can hang that executor (seen on loaded CI machines)."""
-        self.executor.shutdown(timeout_sec=WAIT_S)
+        """Stop spinning first (no callback left running or handed out: see
+        :mod:`depth_completion_ros.ros.spinning`), then destroy the nodes: destroying a node
+        while an executor thread still waits on its handles can hang that executor (seen on
+        loaded CI machines)."""
+        self.spinner.stop(WAIT_S)
         for node in (self.node, self.io):
             node.destroy_node()
 
 
 @pytest.fixture(scope="module")
 def ros_context():
-    """An rclpy context and a MultiThreadedExecutor spinning it in a background thread."""
+    """An rclpy context and a :class:`~depth_completion_ros.ros.spinning.BackgroundSpinner`
+    (``add_node`` / ``remove_node``) spinning in a background thread."""
     import rclpy
-    from rclpy.executors import MultiThreadedExecutor
+
+    from depth_completion_ros.ros.spinning import BackgroundSpinner
     saved = {k: os.environ.get(k) for k in ROS_ENV}
     os.environ.update(ROS_ENV)
     context = rclpy.Context()
     rclpy.init(context=context)
-    executor = MultiThreadedExecutor(num_threads=3, context=context)
-    thread = threading.Thread(target=executor.spin, daemon=True)
-    thread.start()
-    yield context, executor
-    executor.shutdown()
+    spinner = BackgroundSpinner(context=context)
+    yield context, spinner
+    spinner.stop(WAIT_S)
     rclpy.shutdown(context=context)
-    thread.join(5)
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
@@ -220,7 +220,6 @@ def frames() -> SampleFrames:
 def harness(ros_context):
     """Factory: ``harness(**parameter_overrides)``; each harness spins on its own executor
     (so a test cannot leave a stuck executor to the next) and is closed after the test."""
-    from rclpy.executors import MultiThreadedExecutor
     made: list[Harness] = []
 
     def make(**overrides: Any) -> Harness:
@@ -228,12 +227,8 @@ def harness(ros_context):
         # (separate topics, no ordering) and single-frame tests must not fall into prediction.
         params = {**load_yaml_params(CONFIG_DIR / "kitti.yaml"), "lidar_timeout": 5.0,
                   "max_wait": 0.3, **overrides}
-        executor = MultiThreadedExecutor(num_threads=3, context=ros_context[0])
-        made.append((Harness(ros_context[0], executor, params),
-                     threading.Thread(target=executor.spin, daemon=True)))
-        made[-1][1].start()
-        return made[-1][0]
+        made.append(Harness(ros_context[0], params))
+        return made[-1]
     yield make
-    for h, thread in made:
+    for h in made:
         h.close()
-        thread.join(WAIT_S)
