@@ -1,4 +1,5 @@
-"""The LiDAR -> camera transform an evaluation uses: given, from a KITTI calibration, or the bag's tf.
+"""The LiDAR -> camera transform an evaluation uses: given, from a KITTI calibration, or the
+bag's tf.
 
 The pipeline projects with the camera info's ``P``. KITTI's ``P_rect`` carries the camera's offset
 from camera 0 (``P = [K | K t]``) while ROS camera infos usually have ``P = [K | 0]`` with that
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from depth_completion_ros.arrays import Float64Array
 from depth_completion_ros.bag.convert import ros_lidar_to_camera
 from depth_completion_ros.bag.reading import first_message, lidar_to_camera_from_tf
 from depth_completion_ros.bag.topics import BagTopics
@@ -21,7 +23,7 @@ from depth_completion_ros.io.kitti_calib import read_object_calib, read_raw_cali
 
 def resolve_lidar_to_camera(bag: str | Path, topics: BagTopics, *,
                             matrix: Sequence[float] | None = None,
-                            calib: str | Path | None = None, camera: int = 2) -> np.ndarray:
+                            calib: str | Path | None = None, camera: int = 2) -> Float64Array:
     """(4, 4) LiDAR -> camera: ``matrix`` (16 numbers, row-major), else ``calib`` (an object
     ``calib.txt`` or a raw date folder), else the bag's ``/tf_static`` between the clouds' and the
     images' frame ids.

@@ -13,14 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from depth_completion_ros.arrays import Float32Array, IntArray, UInt8Array
 from depth_completion_ros.bag.messages import stamp_to_ns
 from depth_completion_ros.bag.reading import BagMessage, header_stamp_ns, iter_messages
 from depth_completion_ros.bag.topics import BagTopics
 from depth_completion_ros.checks import check_image
-from depth_completion_ros.decoding import (PointCloud, camera_info_to_camera, cloud_to_points,
-                                           image_to_rgb)
+from depth_completion_ros.decoding import (
+    PointCloud,
+    camera_info_to_camera,
+    cloud_to_points,
+    image_to_rgb,
+)
 from depth_completion_ros.errors import DataFormatError, DepthCompletionError, InputError
 from depth_completion_ros.evaluation.ground_truth import bag_frame_numbers
 from depth_completion_ros.geometry.camera import PinholeCamera
@@ -48,10 +51,10 @@ class EvalFrame:
 
     index: int
     stamp_ns: int
-    rgb: np.ndarray
+    rgb: UInt8Array
     camera: PinholeCamera
-    points: np.ndarray | None
-    ring: np.ndarray | None
+    points: Float32Array | None
+    ring: IntArray | None
     cloud_stamp_ns: int | None
     reason: str
     source_frame: int | None = None
@@ -97,7 +100,7 @@ def iter_bag_frames(bag: str | Path, topics: BagTopics,
         pending += policy.poll()
         is_image = message.topic == topics.image
         index, count = (count, count + 1) if is_image else (-1, count)
-        payload: PinholeCamera | PointCloud | np.ndarray | None = None
+        payload: PinholeCamera | PointCloud | UInt8Array | None = None
         try:
             stamp, payload = _decode_message(message, topics)
         except DepthCompletionError as err:
@@ -135,7 +138,7 @@ class _Image:
 
     index: int
     stamp_ns: int
-    rgb: np.ndarray
+    rgb: UInt8Array
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ class _Cloud:
 
 
 def _decode_message(message: BagMessage, topics: BagTopics
-                    ) -> tuple[int, PinholeCamera | PointCloud | np.ndarray]:
+                    ) -> tuple[int, PinholeCamera | PointCloud | UInt8Array]:
     """(header stamp ns, camera / points / RGB) of one message, checked like the node does.
 
     Raises:

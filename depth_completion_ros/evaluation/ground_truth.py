@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from depth_completion_ros.arrays import Float32Array, IntArray
 from depth_completion_ros.bag.reading import custom_metadata
 from depth_completion_ros.bag.topics import SOURCE_KEY
 from depth_completion_ros.errors import DataFormatError
@@ -64,7 +65,7 @@ class KittiGroundTruth:
 
     folder: Path
     frame_numbers: list[int] | None = None
-    stamps: np.ndarray | None = None
+    stamps: IntArray | None = None
 
     @classmethod
     def open(cls, gt_dir: str | Path, bag: str | Path, *, camera: int = 2,
@@ -87,7 +88,7 @@ class KittiGroundTruth:
         return position
 
     def depth(self, position: int, stamp_ns: int,
-              shape: tuple[int, int] | None = None) -> np.ndarray | None:
+              shape: tuple[int, int] | None = None) -> Float32Array | None:
         """(H, W) float32 metres (0 = none) of the image, or None when it has no ground truth.
 
         Args:

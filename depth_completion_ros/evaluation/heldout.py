@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from depth_completion_ros.arrays import Array, Float32Array, Float64Array, IntArray, UInt8Array
 from depth_completion_ros.errors import InputError
 from depth_completion_ros.geometry.beams import heldout_mask, input_mask
 from depth_completion_ros.geometry.camera import PinholeCamera
@@ -53,12 +54,12 @@ class HeldoutFrame:
         crop: (x0, y0, width, height) of the scoring crop in the full image.
     """
 
-    sparse: np.ndarray
-    groundtruth: np.ndarray
+    sparse: Float32Array
+    groundtruth: Float32Array
     crop: Box
 
 
-def drop_occluded(groundtruth: np.ndarray, sparse: np.ndarray) -> np.ndarray:
+def drop_occluded(groundtruth: Array, sparse: Array) -> Float32Array:
     """Hidden depths with the camera-occluded pixels set to 0 (step 4 of the module docstring).
 
     Args:
@@ -66,13 +67,14 @@ def drop_occluded(groundtruth: np.ndarray, sparse: np.ndarray) -> np.ndarray:
         sparse: (h, w) float32 metres, input beams, same crop.
     """
     nearest = np.where(sparse > 0, sparse, np.inf).astype(np.float32)
-    nearest = cv2.erode(nearest, np.ones((OCCLUSION_WINDOW, OCCLUSION_WINDOW), np.uint8),
-                        borderType=cv2.BORDER_CONSTANT, borderValue=float("inf"))
+    nearest = np.asarray(  # float32 already (cv2 keeps the type): no copy
+        cv2.erode(nearest, np.ones((OCCLUSION_WINDOW, OCCLUSION_WINDOW), np.uint8),
+                  borderType=cv2.BORDER_CONSTANT, borderValue=float("inf")), np.float32)
     occluded = groundtruth > OCCLUSION_SCALE * nearest + OCCLUSION_OFFSET_M
     return np.where(occluded, np.float32(0), groundtruth).astype(np.float32)
 
 
-def split_frame(points: np.ndarray, rings: np.ndarray, lidar_to_camera: np.ndarray,
+def split_frame(points: Array, rings: IntArray, lidar_to_camera: Array,
                 camera: PinholeCamera, lines: int) -> HeldoutFrame:
     """Steps 2 to 4 for given rings: model input and hidden ground truth at ``lines`` lines.
 
@@ -94,7 +96,7 @@ def split_frame(points: np.ndarray, rings: np.ndarray, lidar_to_camera: np.ndarr
     return HeldoutFrame(sparse, drop_occluded(cut(hidden, crop), cut(sparse, crop)), crop)
 
 
-def prepare_frame(points: np.ndarray, lidar_to_camera: np.ndarray, camera: PinholeCamera,
+def prepare_frame(points: Array, lidar_to_camera: Array, camera: PinholeCamera,
                   variant: str = "32") -> HeldoutFrame:
     """Split one scan into model input and hidden ground truth (steps 1 to 4).
 
@@ -113,7 +115,7 @@ def prepare_frame(points: np.ndarray, lidar_to_camera: np.ndarray, camera: Pinho
                        VARIANTS[variant])
 
 
-def score_frame(depth: np.ndarray, frame: HeldoutFrame) -> DepthMetrics:
+def score_frame(depth: Array, frame: HeldoutFrame) -> DepthMetrics:
     """Devkit metrics of a full-size prediction (H, W metres) on the frame's kept hidden pixels.
 
     Raises:
@@ -126,7 +128,7 @@ def score_frame(depth: np.ndarray, frame: HeldoutFrame) -> DepthMetrics:
 
 
 def iter_drive(root: str | Path, variant: str = "32"
-               ) -> Iterator[tuple[np.ndarray, np.ndarray, HeldoutFrame]]:
+               ) -> Iterator[tuple[UInt8Array, Float64Array, HeldoutFrame]]:
     """(rgb (H, W, 3) uint8, K (3, 3), :class:`HeldoutFrame`) for each frame of a KITTI drive.
 
     ``root`` is any folder :func:`~depth_completion_ros.io.kitti_raw.open_sequence` reads.

@@ -12,13 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
+from depth_completion_ros.arrays import Array, Float32Array, UInt8Array
 from depth_completion_ros.bag.topics import BagTopics
 from depth_completion_ros.errors import InputError, ModelError
 from depth_completion_ros.evaluation.frames import BadMessage, EvalFrame, iter_bag_frames
 from depth_completion_ros.evaluation.ground_truth import KittiGroundTruth
 from depth_completion_ros.evaluation.results import FrameRow, bin_label
-from depth_completion_ros.evaluation.scoring import (ScoringTarget, frame_rings, gt_target,
-                                                     heldout_target, score)
+from depth_completion_ros.evaluation.scoring import (
+    ScoringTarget,
+    frame_rings,
+    gt_target,
+    heldout_target,
+    score,
+)
 from depth_completion_ros.io.depth_png import write_depth_png
 from depth_completion_ros.pipeline import DepthPipeline
 from depth_completion_ros.settings import PipelineSettings
@@ -61,18 +67,18 @@ class Snapshot:
 
     lines: int
     frame: int
-    rgb: np.ndarray
-    depth: np.ndarray
-    confidence: np.ndarray
-    groundtruth: np.ndarray
+    rgb: UInt8Array
+    depth: Float32Array
+    confidence: Float32Array
+    groundtruth: Float32Array
 
 
 def make_target(frame: EvalFrame, lines: int, setup: EvaluationSetup,
-                lidar_to_camera: np.ndarray) -> ScoringTarget | None:
+                lidar_to_camera: Array) -> ScoringTarget | None:
     """The frame's input and ground truth at ``lines``; None when it has no ground truth."""
     if setup.groundtruth is not None:
-        depth = setup.groundtruth.depth(frame.index, frame.stamp_ns,
-                                        frame.rgb.shape[:2])
+        height, width = frame.rgb.shape[:2]
+        depth = setup.groundtruth.depth(frame.index, frame.stamp_ns, (height, width))
         if depth is None:
             return None
         rings = None if frame.points is None or lines in (0, 64) else \
@@ -118,7 +124,7 @@ def saved_name(frame: EvalFrame, setup: EvaluationSetup) -> str:
     return f"{number:010d}.png" if number is not None else f"{frame.stamp_ns}.png"
 
 
-def _score_into(row: FrameRow, depth: np.ndarray, confidence: np.ndarray | None,
+def _score_into(row: FrameRow, depth: Array, confidence: Float32Array | None,
                 frame: EvalFrame, target: ScoringTarget,
                 setup: EvaluationSetup) -> tuple[FrameRow, Snapshot | None]:
     """Fill ``row`` with the scores of ``depth``; save PNGs; a snapshot for the figures."""

@@ -10,12 +10,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from mpl_toolkits.axes_grid1 import make_axes_locatable  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
+# mpl_toolkits (shipped with matplotlib) has no py.typed marker, unlike matplotlib itself
+from mpl_toolkits.axes_grid1 import make_axes_locatable  # type: ignore[import-untyped]  # noqa: E402
+
+from depth_completion_ros.arrays import Float32Array  # noqa: E402
 from depth_completion_ros.evaluation.offline import Snapshot  # noqa: E402
-from depth_completion_ros.evaluation.results import (DEVKIT_NAMES, LinesSummary,  # noqa: E402
-                                                     devkit_dict)
+from depth_completion_ros.evaluation.results import DEVKIT_NAMES, LinesSummary, devkit_dict  # noqa: E402
 from depth_completion_ros.geometry.beams import SWEEP_LINES  # noqa: E402
 from depth_completion_ros.paths import REPO_ROOT  # noqa: E402
 
@@ -105,8 +108,8 @@ def _plot_lines(folder: Path, summaries: list[LinesSummary]) -> Path | None:
     """RMSE per line count on a categorical axis (64 ... 0), a point where there are scores;
     no figure when a single line count was evaluated."""
     by_lines = {s.lines: s for s in summaries}
-    points = [(i, by_lines[n].metrics.rmse_mm / 1e3) for i, n in enumerate(SWEEP_LINES)
-              if n in by_lines and by_lines[n].metrics is not None]
+    points = [(i, metrics.rmse_mm / 1e3) for i, n in enumerate(SWEEP_LINES)
+              if n in by_lines and (metrics := by_lines[n].metrics) is not None]
     if len(summaries) < 2 or not points:  # one line count: the table says it all
         return None
     fig, ax = plt.subplots(figsize=(6, 3.8))
@@ -124,9 +127,9 @@ def _plot_lines(folder: Path, summaries: list[LinesSummary]) -> Path | None:
 def _plot_bins(folder: Path, summaries: list[LinesSummary]) -> Path | None:
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for s in summaries:
-        labels = [k for k, v in s.bins.items() if v is not None]
-        if labels:
-            ax.plot(labels, [s.bins[k].rmse_mm / 1e3 for k in labels], marker="o",
+        scored = {k: v for k, v in s.bins.items() if v is not None}
+        if scored:
+            ax.plot(list(scored), [m.rmse_mm / 1e3 for m in scored.values()], marker="o",
                     label=f"{s.lines} lines")
     ax.set_ylim(bottom=0)
     ax.set(xlabel="ground-truth distance", ylabel="RMSE (m)", title="RMSE vs distance")
@@ -134,13 +137,13 @@ def _plot_bins(folder: Path, summaries: list[LinesSummary]) -> Path | None:
     return _save(fig, folder / "rmse_vs_distance.png")
 
 
-def error_points(snap: Snapshot, radius: int = 2) -> np.ndarray:
+def error_points(snap: Snapshot, radius: int = 2) -> Float32Array:
     """(H, W) |prediction - ground truth| in metres at ground-truth pixels, each dilated to a
     (2 radius + 1)^2 dot (largest error wins), NaN elsewhere."""
     valid = snap.groundtruth > 0
     error = np.where(valid, np.abs(snap.depth - snap.groundtruth), 0.0).astype(np.float32)
     kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
-    dots = cv2.dilate(error, kernel)
+    dots = np.asarray(cv2.dilate(error, kernel), np.float32)  # float32 already (cv2): no copy
     dots[cv2.dilate(valid.astype(np.uint8), kernel) == 0] = np.nan
     return dots
 
@@ -150,7 +153,7 @@ def _plot_snapshot(folder: Path, snap: Snapshot, max_depth: float) -> Path:
     the same crop and width, each with its colour bar."""
     grey = cv2.cvtColor(snap.rgb, cv2.COLOR_RGB2GRAY)
     error = error_points(snap)
-    error_max = float(max(1.0, np.nanpercentile(error, 98))) if np.isfinite(error).any() else 1.0
+    error_max = max(1.0, float(np.nanpercentile(error, 98))) if np.isfinite(error).any() else 1.0
     panels = [(snap.rgb, None, "RGB (scored crop)"),
               (np.where(snap.depth > 0, snap.depth, np.nan), ("turbo", 0, max_depth),
                "predicted depth (m)"),
@@ -174,7 +177,7 @@ def _plot_snapshot(folder: Path, snap: Snapshot, max_depth: float) -> Path:
     return _save(fig, folder / f"frame_{snap.frame:04d}_lines_{snap.lines}.png")
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -128,7 +128,7 @@ def to_json(rows: list[FrameRow], summaries: list[LinesSummary],
     headline = next((s for s in summaries if s.metrics is not None), None)
     return {
         **meta,
-        **(devkit_dict(headline.metrics) if headline else {}),
+        **((devkit_dict(headline.metrics) if headline else None) or {}),
         "headline_lines": headline.lines if headline else None,
         "units": UNITS,
         "by_lines": [_summary_json(s) for s in summaries],

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
+from depth_completion_ros.arrays import Array, Float32Array, IntArray
 from depth_completion_ros.errors import InputError
 from depth_completion_ros.evaluation import heldout
 from depth_completion_ros.geometry.beams import input_mask
@@ -48,12 +47,12 @@ class ScoringTarget:
         crop: (x0, y0, w, h) of the scored region in the full image.
     """
 
-    input_points: np.ndarray | None
-    groundtruth: np.ndarray
+    input_points: Array | None
+    groundtruth: Float32Array
     crop: Box
 
 
-def frame_rings(points: np.ndarray, ring_field: np.ndarray | None, source: str) -> np.ndarray:
+def frame_rings(points: Array, ring_field: Array | None, source: str) -> IntArray:
     """(N,) ring per point: the protocol's estimate, or the cloud's ``ring`` field.
 
     Raises:
@@ -76,7 +75,7 @@ def frame_rings(points: np.ndarray, ring_field: np.ndarray | None, source: str) 
     return point_rings(points, ring_field)
 
 
-def heldout_target(points: np.ndarray, rings: np.ndarray, lidar_to_camera: np.ndarray,
+def heldout_target(points: Array, rings: IntArray, lidar_to_camera: Array,
                    camera: PinholeCamera, lines: int) -> ScoringTarget:
     """Held-out-beam input and ground truth (see the module docstring).
 
@@ -92,24 +91,33 @@ def heldout_target(points: np.ndarray, rings: np.ndarray, lidar_to_camera: np.nd
                          frame.groundtruth, frame.crop)
 
 
-def gt_target(points: np.ndarray | None, rings: np.ndarray | None, groundtruth: np.ndarray,
+def gt_target(points: Array | None, rings: IntArray | None, groundtruth: Float32Array,
               lines: int) -> ScoringTarget:
-    """KITTI ground-truth target: the first ``lines`` of 64 as input, scored on the full image."""
+    """KITTI ground-truth target: the first ``lines`` of 64 as input, scored on the full image.
+
+    ``rings`` may be None only when no ring split is needed (no points, 0 or 64 lines).
+
+    Raises:
+        InputError: no ``rings`` for a line count that splits the scan.
+    """
     height, width = groundtruth.shape
     if lines == 0 or points is None:
         return ScoringTarget(None, groundtruth, (0, 0, width, height))
-    keep = slice(None) if lines == 64 else input_mask(rings, lines)
-    return ScoringTarget(points[keep], groundtruth, (0, 0, width, height))
+    if lines == 64:
+        return ScoringTarget(points[:], groundtruth, (0, 0, width, height))
+    if rings is None:
+        raise InputError(f"{lines} input lines need the ring of every point, got none")
+    return ScoringTarget(points[input_mask(rings, lines)], groundtruth, (0, 0, width, height))
 
 
-def quantise(depth: np.ndarray) -> np.ndarray:
+def quantise(depth: Array) -> Float32Array:
     """(H, W) metres through the KITTI 16-bit PNG encoding (1/256 m; NaN / <= 0 -> 0)."""
     return uint16_to_depth(depth_to_uint16(depth))
 
 
-def score(depth: np.ndarray, target: ScoringTarget
-          ) -> tuple[DepthMetrics, dict[tuple[float, float], DepthMetrics | None], np.ndarray,
-                     np.ndarray]:
+def score(depth: Array, target: ScoringTarget
+          ) -> tuple[DepthMetrics, dict[tuple[float, float], DepthMetrics | None], Float32Array,
+                     Float32Array]:
     """Score a full-size prediction on the target's crop.
 
     Returns:

@@ -11,15 +11,26 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from depth_completion_ros.arrays import Float64Array
 from depth_completion_ros.bag.topics import BagTopics
+from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.evaluation.calibration import resolve_lidar_to_camera
 from depth_completion_ros.evaluation.ground_truth import KittiGroundTruth
-from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.evaluation.offline import EvaluationSetup, Snapshot, evaluate_offline
-from depth_completion_ros.evaluation.report import (append_section, display_path,
-                                                    metrics_table, write_report)
-from depth_completion_ros.evaluation.results import (FrameRow, bad_messages, summarise, to_json,
-                                                     write_csv, write_json)
+from depth_completion_ros.evaluation.report import (
+    append_section,
+    display_path,
+    metrics_table,
+    write_report,
+)
+from depth_completion_ros.evaluation.results import (
+    FrameRow,
+    bad_messages,
+    summarise,
+    to_json,
+    write_csv,
+    write_json,
+)
 from depth_completion_ros.geometry.beams import sweep_lines
 from depth_completion_ros.models.base import DepthModel
 from depth_completion_ros.models.registry import get_model
@@ -65,7 +76,7 @@ class EvaluationOutcome:
     report: Path
     json_path: Path
     csv_path: Path
-    document: dict
+    document: dict[str, Any]
 
 
 class OnlineEvaluator(Protocol):
@@ -73,8 +84,8 @@ class OnlineEvaluator(Protocol):
     :func:`depth_completion_ros.ros.online_evaluation.evaluate_online`)."""
 
     def __call__(self, request: EvaluationRequest, setup: EvaluationSetup,
-                 transform: np.ndarray) -> tuple[list[FrameRow], list[Snapshot],
-                                                 dict[str, Any]]: ...
+                 transform: Float64Array) -> tuple[list[FrameRow], list[Snapshot],
+                                                   dict[str, Any]]: ...
 
 
 def run_evaluation(request: EvaluationRequest,
@@ -96,7 +107,7 @@ def run_evaluation(request: EvaluationRequest,
                                         calib=request.calib, camera=request.camera)
     heldout = request.gt_dir is None
     lines = request.lines if request.lines is not None or not request.online else 32
-    gt = None if heldout else KittiGroundTruth.open(
+    gt = None if request.gt_dir is None else KittiGroundTruth.open(
         request.gt_dir, request.bag, camera=request.camera, timestamps=request.gt_timestamps)
     settings = PipelineSettings()  # the node's defaults, so offline == online
     setup = EvaluationSetup(request.bag, topics, sweep_lines(lines, heldout), gt,
@@ -113,7 +124,8 @@ def run_evaluation(request: EvaluationRequest,
     meta = {"model": request.model, "bag": display_path(request.bag),
             "mode": "online (live node)" if request.online else "offline (node pipeline)",
             "ground_truth": "held-out beams (evaluation/heldout.py, lines per evaluation/"
-                            "splits.py)" if heldout else display_path(request.gt_dir),
+                            "splits.py)" if request.gt_dir is None
+                            else display_path(request.gt_dir),
             "scored_on": "KITTI 16-bit encoding of prediction and ground truth",
             "max_depth_m": settings.max_depth, "bad_messages": len(bad),
             "lidar_to_camera": np.round(transform, 9).tolist(), **extra}
