@@ -117,10 +117,13 @@ def make_tf_lookup(node: Any) -> Callable[[str, str, Any], np.ndarray] | None:
 
 
 def _cv_bridge() -> Any:
-    """The CvBridge instance of the current ``cv_bridge`` module (made once per module)."""
+    """The CvBridge instance of the current ``cv_bridge`` module (made once per module); only
+    called once ``cv_bridge`` was found importable."""
     global _bridge
-    if _bridge[0] is not cv_bridge:
-        _bridge = (cv_bridge, cv_bridge.CvBridge())
+    module = cv_bridge
+    assert module is not None, "callers use cv_bridge only when it is importable"
+    if _bridge[0] is not module:
+        _bridge = (module, module.CvBridge())
     return _bridge[1]
 
 
@@ -159,7 +162,7 @@ def decode_cloud(msg: Any) -> conv.PointCloud:
     dtype = conv.check_cloud_layout(msg)
     if point_cloud2 is None or int(msg.row_step) != int(msg.width) * dtype.itemsize:
         return conv.cloud_to_points(msg)
-    names = list(dtype.names)
+    names = list(dtype.names or ())  # never None: the dtype is structured (x, y, z at least)
     try:
         points = point_cloud2.read_points(msg, field_names=names, skip_nans=True)
         xyz = np.stack([np.asarray(points[axis], np.float32) for axis in "xyz"], axis=-1)

@@ -23,13 +23,14 @@ from typing import Any
 
 import numpy as np
 import yaml
+from rosbags.interfaces import Connection, ConnectionExtRosbag2, Qos
 from rosbags.rosbag2 import Writer
 
 from depth_completion_ros.bag.messages import TYPESTORE, point_cloud, stamp_to_ns
 from depth_completion_ros.bag.reading import BagMessage, iter_messages, open_bag
 from depth_completion_ros.bag.schedule import ReplayOptions
 from depth_completion_ros.decoding import cloud_to_points
-from depth_completion_ros.errors import DepthCompletionError, InputError
+from depth_completion_ros.errors import DataFormatError, DepthCompletionError, InputError
 from depth_completion_ros.evaluation.frames import BadMessage, iter_bag_frames
 from depth_completion_ros.evaluation.offline import (
     EvaluationSetup,
@@ -64,7 +65,7 @@ def write_input_bag(source: Path, target: Path, setup: EvaluationSetup, lines: i
     with writer:
         out = {c.topic: writer.add_connection(
             c.topic, c.msgtype, typestore=TYPESTORE,
-            offered_qos_profiles=c.ext.offered_qos_profiles) for c in connections
+            offered_qos_profiles=_offered_qos(c)) for c in connections
             if not (lines == 0 and c.topic == setup.topics.points)}
         for message in iter_messages(source):
             if message.topic not in out:
@@ -73,6 +74,15 @@ def write_input_bag(source: Path, target: Path, setup: EvaluationSetup, lines: i
             if message.topic == setup.topics.points and lines != 64:
                 raw = _keep_input_rings(message, setup.ring_source, lines)
             writer.write(out[message.topic], message.log_time_ns, raw)
+
+
+def _offered_qos(connection: Connection) -> list[Qos]:
+    """The QoS profiles a rosbag2 connection was recorded with (a rosbag2 reader makes only
+    rosbag2 connections)."""
+    ext = connection.ext
+    if not isinstance(ext, ConnectionExtRosbag2):
+        raise DataFormatError(f"{connection.topic}: not a rosbag2 connection, no QoS profiles")
+    return ext.offered_qos_profiles
 
 
 def _keep_input_rings(message: BagMessage, ring_source: str, lines: int) -> bytes:
@@ -163,7 +173,8 @@ def node_parameters(request: Any, transform: np.ndarray, pipeline: PipelineSetti
 def _score_recorded(setup: EvaluationSetup, lines: int, outputs: dict[str, Any],
                     received: dict[int, int], published: dict[int, int],
                     transform: np.ndarray) -> tuple[list[FrameRow], list[Snapshot]]:
-    rows, snapshots = [], []
+    rows: list[FrameRow] = []
+    snapshots: list[Snapshot] = []
     for frame in iter_bag_frames(setup.bag, setup.topics, setup.sync):
         if isinstance(frame, BadMessage):
             rows.append(bad_message_row(frame, lines))
