@@ -15,9 +15,9 @@ import numpy as np
 
 from depth_completion_ros.cli.model_options import add_model_options
 from depth_completion_ros.devices import Device
-from depth_completion_ros.errors import ConfigError
+from depth_completion_ros.errors import ConfigError, DataFormatError
 from depth_completion_ros.evaluation.heldout import VARIANTS, iter_drive, score_frame
-from depth_completion_ros.metrics.devkit import mean_metrics
+from depth_completion_ros.metrics.devkit import DepthMetrics, mean_metrics
 from depth_completion_ros.models import get_model, load_preset
 from depth_completion_ros.models.model_config import parse_set, resolve_model_config
 from depth_completion_ros.paths import SAMPLE_DIR
@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     configs = _configs(args)
     models = {name: get_model(name, configs[name], device=args.device, precision=args.precision)
               for name in args.models}
-    scores: dict[str, list] = {name: [] for name in models}
-    times: dict[str, list] = {name: [] for name in models}
+    scores: dict[str, list[DepthMetrics]] = {name: [] for name in models}
+    times: dict[str, list[float]] = {name: [] for name in models}
     for rgb, K, frame in iter_drive(args.drive, args.variant):
         for name, model in models.items():
             start = time.perf_counter()
@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
             scores[name].append(score_frame(out.depth, frame))
     for name in models:
         m = mean_metrics(scores[name])
+        if m is None:  # every frame of a drive is scored (score_frame raises otherwise)
+            raise DataFormatError(f"{args.drive}: no frame to score")
         print(f"{name:12} RMSE {m.rmse_mm:7.0f} mm  MAE {m.mae_mm:6.0f} mm  "
               f"median {np.median(times[name]):6.1f} ms/frame ({len(times[name])} frames, "
               f"held-out {args.variant} lines)")

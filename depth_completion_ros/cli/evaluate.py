@@ -11,8 +11,7 @@ from pathlib import Path
 
 from depth_completion_ros.bag.topics import kitti_topics
 from depth_completion_ros.cli.model_options import add_model_options, model_config
-from depth_completion_ros.devices import Device, Precision
-from depth_completion_ros.errors import ConfigError
+from depth_completion_ros.devices import Device
 from depth_completion_ros.evaluation.scoring import RING_SOURCES
 from depth_completion_ros.geometry.beams import SWEEP_LINES
 

@@ -1,14 +1,16 @@
 """``depth-completion``: one entry point, one module per subcommand.
 
 Each subcommand module in :data:`SUBCOMMANDS` exposes ``add_arguments(parser)`` and
-``run(args) -> int``. Library code raises :class:`~depth_completion_ros.errors.DepthCompletionError`;
-this layer prints it as one line on stderr and returns exit code 2.
+``run(args) -> int``. Library code raises
+:class:`~depth_completion_ros.errors.DepthCompletionError`; this layer prints it as one line on
+stderr and returns exit code 2.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+from types import ModuleType
 
 #: subcommand name -> (module under depth_completion_ros.cli, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -36,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(module: str):
+def _load(module: str) -> ModuleType:
     return importlib.import_module(f"depth_completion_ros.cli.{module}")
 
 
