@@ -30,5 +30,10 @@ class CheckpointError(ModelError):
     """A checkpoint file is missing, malformed or does not match the model."""
 
 
+class MissingWeightsError(ModelError):
+    """A learned model got no checkpoint and ships no weights; the message says where they come
+    from."""
+
+
 class ConfigError(DepthCompletionError):
     """A configuration (preset, typed config) has unknown keys or invalid values."""

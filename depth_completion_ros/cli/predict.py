@@ -8,6 +8,7 @@ neighbours before scoring, e.g. the rows above the LiDAR's field of view) and ``
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -48,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     """Predict every sample; returns 0."""
     model = get_model(args.model, model_config(args, args.model), checkpoint=args.checkpoint,
                       device=args.device, precision=args.precision)
+    for note in getattr(getattr(model, "engine", None), "notes", ()):  # fallbacks, file format
+        print(f"predict: note: {note}", file=sys.stderr)
     samples = list_depth_selection(args.kitti_dc)
     for sample in samples:  # before writing anything
         for part, path in (("image", sample.image_path), ("intrinsics", sample.intrinsics_path)):

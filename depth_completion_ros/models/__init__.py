@@ -5,7 +5,7 @@ nothing depends on an import side effect elsewhere.
 """
 from __future__ import annotations
 
-from depth_completion_ros.models import classical, ip_basic, nearest  # noqa: F401  (register)
+from depth_completion_ros.models import classical, ip_basic, nearest, nlspn  # noqa: F401  (register)
 from depth_completion_ros.models.base import CompletionOutput, DepthModel, ModelInput, ModelSpec
 from depth_completion_ros.models.registry import (
     ModelEntry,
