@@ -2,8 +2,9 @@
 
 Writes, per input, ``OUTDIR/<velodyne_raw file name>`` as a uint16 PNG (depth x 256, 0 = no
 estimate: the KITTI submission format; the official devkit fills such pixels from their
-neighbours before scoring, e.g. the rows above the LiDAR's field of view) and ``OUTDIR/confidence/<same name>`` as a uint16 PNG of
-``round(confidence * 65535)``. Prints one summary line with the median model time per frame.
+neighbours before scoring, e.g. the rows above the LiDAR's field of view) and
+``OUTDIR/confidence/<same name>`` as a uint16 PNG of ``round(confidence * 65535)``. Prints one
+summary line with the median model time per frame.
 """
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     times = []
     for sample in samples:
         frame = sample.load()
+        assert frame.K is not None  # every sample's intrinsics file was checked above
         start = time.perf_counter()
         out = model.predict(frame.rgb, frame.sparse, frame.K)
         times.append(1e3 * (time.perf_counter() - start))
