@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -17,6 +18,14 @@ def _wait_for(predicate, timeout_s: float = 30.0) -> bool:
     return predicate()
 
 
+def _busy(calls: list[int]) -> Callable[[], None]:
+    """A timer callback that counts its calls and works 2 ms."""
+    def callback() -> None:
+        calls.append(1)
+        time.sleep(0.002)
+    return callback
+
+
 def test_stop_leaves_no_callback_in_flight(ros_context, capfd: pytest.CaptureFixture) -> None:
     """Busy timers (1 ms, 2 ms of work each): stop, then destroy the node, ten times. Shutting a
     MultiThreadedExecutor down while it spins (the old teardown of the test fixtures and of
@@ -27,9 +36,9 @@ def test_stop_leaves_no_callback_in_flight(ros_context, capfd: pytest.CaptureFix
         node = Node(f"busy_{trial}", context=ros_context[0])
         calls: list[int] = []
         for _ in range(4):
-            node.create_timer(0.001, lambda: (calls.append(1), time.sleep(0.002)))
+            node.create_timer(0.001, _busy(calls))
         spinner = BackgroundSpinner([node], context=ros_context[0])
-        assert _wait_for(lambda: len(calls) >= 20)
+        assert _wait_for(lambda: len(calls) >= 20)  # noqa: B023 (waited for in this turn)
         assert spinner.stop()
         done = len(calls)
         time.sleep(0.05)
