@@ -123,8 +123,8 @@ def run_evaluation(request: EvaluationRequest,
     bad = bad_messages(rows, setup.lines[0])
     meta = {"model": request.model, "bag": display_path(request.bag),
             "mode": "online (live node)" if request.online else "offline (node pipeline)",
-            "ground_truth": "held-out beams (evaluation/heldout.py, lines per evaluation/"
-                            "splits.py)" if request.gt_dir is None
+            "ground_truth": "held-out beams (evaluation/heldout.py, lines per geometry/"
+                            "beams.py)" if request.gt_dir is None
                             else display_path(request.gt_dir),
             "scored_on": "KITTI 16-bit encoding of prediction and ground truth",
             "max_depth_m": settings.max_depth, "bad_messages": len(bad),

@@ -192,8 +192,9 @@ def _wait_matched(process: subprocess.Popen, player: BagPlayer, recorder: TopicR
     counts: dict[str, int] = {}
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            stderr = process.stderr.read() if process.stderr is not None else ""
             raise DepthCompletionError(f"depth_completion_node exited with {process.returncode}: "
-                                       f"{process.stderr.read()[-2000:]}")
+                                       f"{stderr[-2000:]}")
         counts = {**player.subscription_counts(), **recorder.publisher_counts(),
                   "/diagnostics": diagnostics.received}
         if all(counts.values()):

@@ -9,9 +9,9 @@ late subscribers still get it. On a machine with ROS 2, ``ros2 bag play`` does t
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

@@ -6,16 +6,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from depth_completion_ros.bag.convert import (ASSUMED_PERIOD_NS, ASSUMED_START_NS, convert_kitti,
-                                              ros_lidar_to_camera)
-from depth_completion_ros.bag.reading import custom_metadata, iter_messages, \
-    lidar_to_camera_from_tf
+from depth_completion_ros.bag.convert import (
+    ASSUMED_PERIOD_NS,
+    ASSUMED_START_NS,
+    convert_kitti,
+    ros_lidar_to_camera,
+)
 from depth_completion_ros.bag.messages import stamp_to_ns
+from depth_completion_ros.bag.reading import custom_metadata, iter_messages, lidar_to_camera_from_tf
 from depth_completion_ros.bag.topics import STAMPS_KEY, camera_frame, kitti_topics
+from depth_completion_ros.decoding import camera_info_fields, cloud_to_points, image_to_rgb
 from depth_completion_ros.errors import InputError
 from depth_completion_ros.geometry.rings import estimate_rings
 from depth_completion_ros.io.kitti_raw import open_sequence, read_timestamps
-from depth_completion_ros.decoding import camera_info_fields, cloud_to_points, image_to_rgb
 
 TOPICS = kitti_topics(2)
 

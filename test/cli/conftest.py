@@ -1,8 +1,8 @@
 """Fixtures of the CLI tests: a small KITTI val_selection_cropped-style folder."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import pytest

@@ -6,8 +6,12 @@ from pathlib import Path
 import numpy as np
 
 from depth_completion_ros.evaluation.offline import Snapshot
-from depth_completion_ros.evaluation.report import (append_section, error_points, line_tick,
-                                                    node_section)
+from depth_completion_ros.evaluation.report import (
+    append_section,
+    error_points,
+    line_tick,
+    node_section,
+)
 from depth_completion_ros.evaluation.results import LinesSummary
 from depth_completion_ros.metrics.devkit import DepthMetrics
 

@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from depth_completion_ros.evaluation.results import (FrameRow, summarise, to_json, write_csv,
-                                                     write_json)
+from depth_completion_ros.evaluation.results import (
+    FrameRow,
+    summarise,
+    to_json,
+    write_csv,
+    write_json,
+)
 from depth_completion_ros.metrics.devkit import DepthMetrics
 
 

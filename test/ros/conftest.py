@@ -10,9 +10,10 @@ import os
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -54,8 +55,8 @@ class SampleFrames:
 
 def header(stamp: float, frame_id: str) -> Any:
     """std_msgs/Header at ``stamp`` seconds."""
-    from std_msgs.msg import Header
     from builtin_interfaces.msg import Time
+    from std_msgs.msg import Header
     sec = int(np.floor(stamp))
     return Header(stamp=Time(sec=sec, nanosec=int(round((stamp - sec) * 1e9))), frame_id=frame_id)
 
@@ -84,10 +85,10 @@ class Harness:
     """The node under test plus a feeder / collector node in one context, spun in a thread."""
 
     def __init__(self, context: Any, overrides: dict[str, Any]) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.node import Node
         from rclpy.parameter import Parameter
         from rclpy.qos import QoSProfile, qos_profile_sensor_data
-        from diagnostic_msgs.msg import DiagnosticArray
         from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
         from depth_completion_ros.ros.node import DepthCompletionNode
