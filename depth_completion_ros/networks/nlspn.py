@@ -27,6 +27,7 @@ from depth_completion_ros.networks.backbones.resnet_encdec import ResNetEncoderD
 from depth_completion_ros.networks.heads import (
     confidence_head,
     guidance_head,
+    head_input,
     initial_depth_head,
     run_head,
 )
@@ -86,9 +87,10 @@ class NLSPNNet(ResNetEncoderDecoder):
             sparse: (B, 1, H, W) sparse depth (network units, 0 = none).
         """
         features = self.features(rgb, sparse)
-        initial = run_head(self.id_dec1, self.id_dec0, features)
-        guidance = run_head(self.gd_dec1, self.gd_dec0, features)
-        confidence = run_head(self.cf_dec1, self.cf_dec0, features)
+        joined, fe1 = head_input(features), features.fe1
+        initial = run_head(self.id_dec1, self.id_dec0, joined, fe1)
+        guidance = run_head(self.gd_dec1, self.gd_dec0, joined, fe1)
+        confidence = run_head(self.cf_dec1, self.cf_dec0, joined, fe1)
         depth = self.prop_layer(initial, guidance, confidence, sparse)
         return NLSPNOutputs(depth.clamp(min=0.0), initial, confidence, guidance)
 

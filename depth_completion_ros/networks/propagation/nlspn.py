@@ -91,12 +91,12 @@ def affinity_weights(raw: Tensor, gamma: Tensor, neighbour_confidence: Tensor
     return aff, 1.0 - aff.sum(dim=1, keepdim=True)
 
 
-def preserve(depth: Tensor, sparse: Tensor) -> Tensor:
+def preserve(depth: Tensor, sparse: Tensor, measured: Tensor | None = None) -> Tensor:
     """``depth`` with the measured pixels (``sparse > 0``) replaced by the measurement.
 
-    Shapes: (B, 1, H, W) both.
+    Shapes: (B, 1, H, W) all; ``measured``: ``sparse > 0`` when already computed.
     """
-    return torch.where(sparse > 0, sparse, depth)
+    return torch.where(sparse > 0 if measured is None else measured, sparse, depth)
 
 
 def propagate_once(depth: Tensor, grid: Tensor, neighbour_weights: Tensor,
@@ -114,8 +114,8 @@ def propagate_once(depth: Tensor, grid: Tensor, neighbour_weights: Tensor,
         (B, 1, H, W).
     """
     samples = sample_neighbours(depth, grid)[:, 0]  # (B, N, H, W)
-    weighted = (neighbour_weights * samples).sum(dim=1, keepdim=True)
-    return centre_weight * depth + weighted + bias
+    weighted = torch.linalg.vecdot(neighbour_weights, samples, dim=1).unsqueeze(1)
+    return torch.addcmul(weighted + bias, centre_weight, depth)
 
 
 class NLSPNPropagation(nn.Module):
@@ -191,8 +191,9 @@ class NLSPNPropagation(nn.Module):
         """
         plan = self.plan(guidance, confidence)
         depth, fixed = initial.float(), sparse.float()
+        measured = fixed > 0
         for _ in range(self.prop_time):
             if self.preserve_input:
-                depth = preserve(depth, fixed)
+                depth = preserve(depth, fixed, measured)
             depth = propagate_once(depth, *plan)
         return depth
