@@ -77,3 +77,23 @@ def test_the_parameter_table_of_docs_node_md_matches_the_declarations():
         expected = "unset" if name == "lidar_to_camera" else f"`{defaults[name]!r}`"
         assert default == expected, name
         assert description.startswith(PARAMETERS[name][0]), name
+
+
+def test_online_evaluation_builds_the_node_parameters_from_the_settings_type(tmp_path):
+    """Every name it passes is a declared parameter, and the node reads back the same settings
+    (a renamed NodeSettings field breaks this test, not silently the online evaluation)."""
+    from types import SimpleNamespace
+
+    from depth_completion_ros.ros.online_evaluation import node_parameters
+    from depth_completion_ros.settings import PipelineSettings
+
+    request = SimpleNamespace(model="nearest", dropout_model="", checkpoint=None, device="cpu",
+                              precision="fp32", model_config={"confidence_scale_px": 9.0})
+    pipeline = PipelineSettings(use_rectified=False, max_depth=60.0)
+    params = node_parameters(request, np.eye(4), pipeline, tmp_path)
+    assert set(params) <= set(PARAMETERS)
+    settings = NodeSettings.from_mapping(params)
+    assert settings.pipeline == pipeline and settings.model == "nearest"
+    assert settings.device == "cpu" and settings.input_qos == "reliable"
+    np.testing.assert_array_equal(settings.transform(), np.eye(4))
+    assert check_parameters(params, MODELS) is None  # the preset names nearest: it validates
