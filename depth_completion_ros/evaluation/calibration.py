@@ -17,7 +17,7 @@ from depth_completion_ros.arrays import Float64Array
 from depth_completion_ros.bag.convert import ros_lidar_to_camera
 from depth_completion_ros.bag.reading import first_message, lidar_to_camera_from_tf
 from depth_completion_ros.bag.topics import BagTopics
-from depth_completion_ros.errors import CalibrationError
+from depth_completion_ros.checks import check_rigid_transform
 from depth_completion_ros.io.kitti_calib import read_object_calib, read_raw_calib
 
 
@@ -29,12 +29,11 @@ def resolve_lidar_to_camera(bag: str | Path, topics: BagTopics, *,
     images' frame ids.
 
     Raises:
-        CalibrationError: wrong count of numbers, or no way to find the transform.
+        InputError: ``matrix`` is not a rigid transform (16 numbers, last row 0 0 0 1, a
+            rotation). CalibrationError: no way to find the transform.
     """
     if matrix is not None:
-        if len(matrix) != 16:
-            raise CalibrationError(f"--lidar-to-camera needs 16 numbers, got {len(matrix)}")
-        return np.asarray(matrix, dtype=np.float64).reshape(4, 4)
+        return check_rigid_transform(matrix, "--lidar-to-camera")
     if calib is not None:
         path = Path(calib)
         calibration = read_raw_calib(path) if path.is_dir() else read_object_calib(path)
