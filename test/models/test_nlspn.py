@@ -61,18 +61,13 @@ def test_without_a_checkpoint_the_error_says_where_weights_come_from():
         assert part in message
 
 
-@pytest.mark.parametrize("argv", [
-    ["predict", "--kitti-dc", "nowhere", "--model", "nlspn", "--out", "out"],
-    ["evaluate", "nowhere.bag", "--model", "nlspn", "--heldout-beams", "--report", "rep",
-     "--lidar-to-camera", *"1 0 0 0 0 1 0 0 0 0 1 0 0 0 0 1".split()],
-])
-def test_cli_without_weights_is_one_error_line_and_status_2(argv, capsys, tmp_path,
-                                                            monkeypatch):
+def test_predict_without_weights_is_one_error_line_and_status_2(capsys, tmp_path, monkeypatch):
+    """(evaluate: test/evaluation/test_evaluate_nlspn.py)"""
     monkeypatch.chdir(tmp_path)
-    assert main(argv) == 2
+    assert main(["predict", "--kitti-dc", "nowhere", "--model", "nlspn", "--out", "out"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith(f"depth-completion {argv[0]}: error: model 'nlspn' has no weights")
+    assert err.startswith("depth-completion predict: error: model 'nlspn' has no weights")
 
 
 @pytest.mark.parametrize("values, match", [
