@@ -48,6 +48,7 @@ class FrameStatus(_Name):
     NOT_SERVABLE = "not servable"
     NOT_DELIVERED = "not delivered"
     BAD_MESSAGE = "bad message"
+    RINGS_REFUSED = "rings refused"
 
 
 class InputKind(_Name):

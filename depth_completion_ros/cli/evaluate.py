@@ -12,6 +12,7 @@ from pathlib import Path
 from depth_completion_ros.bag.topics import kitti_topics
 from depth_completion_ros.cli.model_options import add_model_options, model_config
 from depth_completion_ros.devices import Device
+from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.evaluation.scoring import RING_SOURCES
 from depth_completion_ros.geometry.beams import SWEEP_LINES
 
@@ -46,9 +47,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="KITTI camera of --calib / --gt (default 2)")
     parser.add_argument("--gt-timestamps", metavar="FILE",
                         help="the drive's image timestamps.txt: match --gt by stamp, not index")
-    parser.add_argument("--rings", choices=RING_SOURCES, default="estimate",
-                        help="ring per point: the held-out protocol's estimate (default) or the "
-                             "cloud's ring field")
+    parser.add_argument("--rings", choices=RING_SOURCES, default="auto",
+                        help="ring per point: auto (default) = the cloud's ring field when it has "
+                             "one, else the held-out protocol's estimate (the estimate on bags "
+                             "converted from KITTI); estimate; field. A frame whose rings do not "
+                             "fit the scan is skipped with the reason")
+    parser.add_argument("--raw", action="store_true",
+                        help="raw (distorted) images: project with camera_info K and D, as the "
+                             "node does with use_rectified false (default: rectified, P)")
+    parser.add_argument("--crop", type=int, nargs="+", metavar="N",
+                        help="scored region: W H (bottom-centre) or X0 Y0 W H; default: KITTI's "
+                             "1216x352 crop for KITTI-size images, else the region the LiDAR "
+                             "covers (held-out beams) or the full image (--gt)")
     parser.add_argument("--dropout-model", default=None,
                         help="RGB-only model serving frames without LiDAR (0 lines)")
     parser.add_argument("--checkpoint", default=None)
@@ -79,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         calib=args.calib, camera=args.camera, gt_timestamps=args.gt_timestamps,
         ring_source=args.rings, dropout_model=args.dropout_model, checkpoint=args.checkpoint,
         device=args.device, rate=args.rate, warm_up=args.warm_up, model_config=config,
-        precision=args.precision)
+        precision=args.precision, raw=args.raw, crop=_crop(args.crop))
     online = None
     if args.online:
         from depth_completion_ros.ros.online_evaluation import evaluate_online
@@ -89,3 +99,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"report: {display_path(outcome.report)}")
     print(f"json: {display_path(outcome.json_path)}  csv: {display_path(outcome.csv_path)}")
     return 0
+
+
+def _crop(numbers: list[int] | None) -> tuple[int, ...] | None:
+    """``--crop`` as a tuple, checked for its count before the bag is read."""
+    if numbers is None:
+        return None
+    if len(numbers) not in (2, 4):
+        raise ConfigError(f"--crop takes W H or X0 Y0 W H, got {len(numbers)} numbers")
+    return tuple(numbers)

@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from rclpy.signals import SignalHandlerOptions
 
     from depth_completion_ros.bag.schedule import ReplayOptions, parse_remaps
+    from depth_completion_ros.bag.topics import TF_STATIC_TOPIC
     from depth_completion_ros.ros.replay import BagPlayer
 
     options = ReplayOptions(rate=args.rate, loop=args.loop, start_offset_s=args.start_offset,
@@ -67,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
             player = BagPlayer(node, args.bag, options, tuple(args.topics))
             for topic, reason in player.stats.skipped_topics.items():
                 print(f"not published: {topic} ({reason})")
+                if topic == TF_STATIC_TOPIC:
+                    print(f"  give the node its lidar_to_camera parameter instead: "
+                          f"depth-completion calib {args.bag} prints it ready to paste")
             stats = player.play(stop)
             print(f"published {sum(stats.published.values())} messages in {stats.passes} "
                   "pass(es): " + ", ".join(f"{t} {n}" for t, n in stats.published.items())

@@ -75,24 +75,33 @@ def drop_occluded(groundtruth: Array, sparse: Array) -> Float32Array:
 
 
 def split_frame(points: Array, rings: IntArray, lidar_to_camera: Array,
-                camera: PinholeCamera, lines: int) -> HeldoutFrame:
+                camera: PinholeCamera, lines: int, *, crop: Box | None = None,
+                rectified: bool = True) -> HeldoutFrame:
     """Steps 2 to 4 for given rings: model input and hidden ground truth at ``lines`` lines.
 
     Args:
         points: (N, >=3) LiDAR points, metres.
         rings: (N,) ring per point (the protocol's estimate, or a cloud's ring field).
-        lidar_to_camera: (4, 4) LiDAR -> rectified camera.
+        lidar_to_camera: (4, 4) LiDAR -> camera optical frame (rectified when ``rectified``).
         camera: the image's camera (size = full image).
         lines: 32, 16, 8, 4 or 0 input lines (:mod:`~depth_completion_ros.geometry.beams`).
+        crop: (x0, y0, w, h) scored region; None = the KITTI crop (step 3).
+        rectified: project with ``P`` (rectified image, the protocol) or with ``K`` and ``D``
+            (raw image, the node's ``use_rectified: false``), the input and hidden beams alike.
 
     Raises:
         InputError: an unknown line count, or an image smaller than the crop.
     """
-    crop = KITTI_CROP.box(camera.height, camera.width)
+    if crop is None:
+        crop = KITTI_CROP.box(camera.height, camera.width)
+    x0, y0, w, h = crop
+    if x0 < 0 or y0 < 0 or w <= 0 or h <= 0 or x0 + w > camera.width or y0 + h > camera.height:
+        raise InputError(f"scored region (x0={x0}, y0={y0}, w={w}, h={h}) does not fit in a "
+                         f"{camera.width}x{camera.height} image")
     sparse = project_to_depth(points[input_mask(rings, lines)], lidar_to_camera, camera,
-                              min_depth=MIN_DEPTH_M)
+                              rectified=rectified, min_depth=MIN_DEPTH_M)
     hidden = project_to_depth(points[heldout_mask(rings, lines)], lidar_to_camera, camera,
-                              min_depth=MIN_DEPTH_M)
+                              rectified=rectified, min_depth=MIN_DEPTH_M)
     return HeldoutFrame(sparse, drop_occluded(cut(hidden, crop), cut(sparse, crop)), crop)
 
 

@@ -17,8 +17,10 @@ from depth_completion_ros.bag.topics import BagTopics
 from depth_completion_ros.errors import InputError, ModelError
 from depth_completion_ros.evaluation.frames import BadMessage, EvalFrame, iter_bag_frames
 from depth_completion_ros.evaluation.ground_truth import KittiGroundTruth
+from depth_completion_ros.evaluation.region import ScoredRegion
 from depth_completion_ros.evaluation.results import FrameRow, bin_label
 from depth_completion_ros.evaluation.scoring import (
+    RingError,
     ScoringTarget,
     frame_rings,
     gt_target,
@@ -41,10 +43,15 @@ class EvaluationSetup:
         topics: image / camera info / points topics.
         lines: line counts to run (see :mod:`~depth_completion_ros.geometry.beams`).
         groundtruth: KITTI ground truth, or None for held-out beams.
-        ring_source: "estimate" (the protocol's) or "field".
+        ring_source: "estimate" (the protocol's), "field" or "auto" (the field when a cloud has
+            one, else the estimate: :func:`~depth_completion_ros.evaluation.scoring.frame_rings`).
         save_predictions: folder for ``lines_<N>/{prediction,groundtruth}/<frame>.png``
             (:func:`saved_name`), or None.
-        pipeline: the node's pipeline settings (projection path, depth range, sync timing).
+        pipeline: the node's pipeline settings (projection path, depth range, sync timing); the
+            held-out beams are projected on the same path (``use_rectified``).
+        region: the scored region of every frame
+            (:func:`~depth_completion_ros.evaluation.region.choose_region`), or None: the KITTI
+            crop with held-out beams, the full image with ground truth.
     """
 
     bag: Path
@@ -54,6 +61,7 @@ class EvaluationSetup:
     ring_source: str = "estimate"
     save_predictions: Path | None = None
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    region: ScoredRegion | None = None
 
     @property
     def sync(self) -> SyncConfig:
@@ -75,7 +83,12 @@ class Snapshot:
 
 def make_target(frame: EvalFrame, lines: int, setup: EvaluationSetup,
                 lidar_to_camera: Array) -> ScoringTarget | None:
-    """The frame's input and ground truth at ``lines``; None when it has no ground truth."""
+    """The frame's input and ground truth at ``lines``; None when it has no ground truth.
+
+    Raises:
+        RingError: the cloud's rings cannot be used (the caller skips the frame with the reason).
+    """
+    box = setup.region.box if setup.region is not None else None
     if setup.groundtruth is not None:
         height, width = frame.rgb.shape[:2]
         depth = setup.groundtruth.depth(frame.index, frame.stamp_ns, (height, width))
@@ -83,11 +96,18 @@ def make_target(frame: EvalFrame, lines: int, setup: EvaluationSetup,
             return None
         rings = None if frame.points is None or lines in (0, 64) else \
             frame_rings(frame.points, frame.ring, setup.ring_source)
-        return gt_target(frame.points, rings, depth, lines)
+        return gt_target(frame.points, rings, depth, lines, box)
     if frame.points is None:
         return None
     rings = frame_rings(frame.points, frame.ring, setup.ring_source)
-    return heldout_target(frame.points, rings, lidar_to_camera, frame.camera, lines)
+    return heldout_target(frame.points, rings, lidar_to_camera, frame.camera, lines, crop=box,
+                          rectified=setup.pipeline.use_rectified)
+
+
+def rings_refused_row(row: FrameRow, err: RingError) -> FrameRow:
+    """``row`` marked skipped because its cloud's rings cannot be used, with the reason."""
+    row.status, row.reason = FrameStatus.RINGS_REFUSED, str(err)
+    return row
 
 
 def bad_message_row(bad: BadMessage, lines: int) -> FrameRow:
@@ -100,7 +120,10 @@ def evaluate_frame(pipeline: DepthPipeline, frame: EvalFrame, lines: int,
                    setup: EvaluationSetup) -> tuple[FrameRow, Snapshot | None]:
     """Run and score one frame at one line count; the row says why when it is not scored."""
     row = FrameRow(lines, frame.index, frame.stamp_ns, FrameStatus.SCORED)
-    target = make_target(frame, lines, setup, pipeline.lidar_to_camera)
+    try:
+        target = make_target(frame, lines, setup, pipeline.lidar_to_camera)
+    except RingError as err:
+        return rings_refused_row(row, err), None
     if target is None:
         row.status = FrameStatus.NO_GROUND_TRUTH if frame.points is not None or \
             setup.groundtruth else FrameStatus.NO_CLOUD

@@ -17,15 +17,14 @@ from matplotlib.figure import Figure  # noqa: E402
 from mpl_toolkits.axes_grid1 import make_axes_locatable  # type: ignore[import-untyped]  # noqa: E402
 
 from depth_completion_ros.arrays import Float32Array  # noqa: E402
+from depth_completion_ros.evaluation.data_label import KITTI_ATTRIBUTION, DataLabel  # noqa: E402
 from depth_completion_ros.evaluation.offline import Snapshot  # noqa: E402
 from depth_completion_ros.evaluation.results import DEVKIT_NAMES, LinesSummary, devkit_dict  # noqa: E402
 from depth_completion_ros.geometry.beams import SWEEP_LINES  # noqa: E402
 from depth_completion_ros.paths import REPO_ROOT  # noqa: E402
 
-KITTI_ATTRIBUTION = (
-    "KITTI data: Geiger, Lenz, Stiller, Urtasun, \"Vision meets Robotics: The KITTI Dataset\", "
-    "IJRR 2013, licensed CC BY-NC-SA 3.0 (non-commercial, attribution, share-alike); the images "
-    "and maps in this report derive from it and carry the same license.")
+__all__ = ["KITTI_ATTRIBUTION", "append_section", "display_path", "error_points", "line_tick",
+           "metrics_table", "node_section", "snapshot_title", "write_report"]
 _COLUMNS = [n for n in DEVKIT_NAMES.values() if n != "num_pixels"]
 
 
@@ -61,19 +60,24 @@ def _fmt(value: float | None, name: str) -> str:
 
 
 def write_report(folder: str | Path, summaries: list[LinesSummary], snapshots: list[Snapshot],
-                 meta: dict[str, Any]) -> Path:
-    """Write ``report.md`` and its PNG figures into ``folder``; returns the report path."""
+                 meta: dict[str, Any], label: DataLabel) -> Path:
+    """Write ``report.md`` and its PNG figures into ``folder``; returns the report path.
+
+    ``label`` names the data in every figure title and the "Data license" section
+    (:func:`~depth_completion_ros.evaluation.data_label.data_label`).
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    figures = [_plot_lines(folder, summaries), _plot_bins(folder, summaries)]
-    figures += [_plot_snapshot(folder, s, meta.get("max_depth_m", 80.0)) for s in snapshots]
+    figures = [_plot_lines(folder, summaries, label), _plot_bins(folder, summaries, label)]
+    figures += [_plot_snapshot(folder, s, meta.get("max_depth_m", 80.0), label)
+                for s in snapshots]
     text = [f"# Depth completion evaluation: {meta.get('model', '?')}", "",
             *(f"- {k}: {v}" for k, v in meta.items() if k != "node"), "",
             *node_section(meta.get("node")),
             "## Metrics (devkit: mean over frames; rmse, mae in mm; irmse, imae in 1/km)", "",
             "```", metrics_table(summaries), "```", "",
             "## Figures", "", *(f"![{p.stem}]({p.name})" for p in figures if p), "",
-            "## Data license", "", KITTI_ATTRIBUTION, ""]
+            "## Data license", "", label.notice, ""]
     path = folder / "report.md"
     path.write_text("\n".join(text))
     return path
@@ -104,7 +108,7 @@ def line_tick(lines: int, summary: LinesSummary | None) -> str:
     return f"{lines}\n({reasons[0] if reasons else 'no frame'})"
 
 
-def _plot_lines(folder: Path, summaries: list[LinesSummary]) -> Path | None:
+def _plot_lines(folder: Path, summaries: list[LinesSummary], label: DataLabel) -> Path | None:
     """RMSE per line count on a categorical axis (64 ... 0), a point where there are scores;
     no figure when a single line count was evaluated."""
     by_lines = {s.lines: s for s in summaries}
@@ -120,11 +124,11 @@ def _plot_lines(folder: Path, summaries: list[LinesSummary]) -> Path | None:
     ax.set_ylim(bottom=0)
     ax.grid(axis="y", alpha=0.3)
     ax.set(xlabel="LiDAR lines given to the model (0 = LiDAR dropout)", ylabel="RMSE (m)",
-           title="RMSE vs lines")
+           title=f"RMSE vs lines ({label.title})")
     return _save(fig, folder / "rmse_vs_lines.png")
 
 
-def _plot_bins(folder: Path, summaries: list[LinesSummary]) -> Path | None:
+def _plot_bins(folder: Path, summaries: list[LinesSummary], label: DataLabel) -> Path | None:
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for s in summaries:
         scored = {k: v for k, v in s.bins.items() if v is not None}
@@ -132,8 +136,10 @@ def _plot_bins(folder: Path, summaries: list[LinesSummary]) -> Path | None:
             ax.plot(list(scored), [m.rmse_mm / 1e3 for m in scored.values()], marker="o",
                     label=f"{s.lines} lines")
     ax.set_ylim(bottom=0)
-    ax.set(xlabel="ground-truth distance", ylabel="RMSE (m)", title="RMSE vs distance")
-    ax.legend(fontsize="small")
+    ax.set(xlabel="ground-truth distance", ylabel="RMSE (m)",
+           title=f"RMSE vs distance\n({label.title})")
+    if ax.get_lines():  # nothing scored: no legend (matplotlib warns about an empty one)
+        ax.legend(fontsize="small")
     return _save(fig, folder / "rmse_vs_distance.png")
 
 
@@ -148,7 +154,12 @@ def error_points(snap: Snapshot, radius: int = 2) -> Float32Array:
     return dots
 
 
-def _plot_snapshot(folder: Path, snap: Snapshot, max_depth: float) -> Path:
+def snapshot_title(snap: Snapshot, label: DataLabel) -> str:
+    """Title of a frame's figure: frame, line count and the data's label."""
+    return f"frame {snap.frame}, {snap.lines} LiDAR lines in ({label.title})"
+
+
+def _plot_snapshot(folder: Path, snap: Snapshot, max_depth: float, label: DataLabel) -> Path:
     """RGB, predicted depth, confidence and |error| (dots over a grey image) of one frame, all
     the same crop and width, each with its colour bar."""
     grey = cv2.cvtColor(snap.rgb, cv2.COLOR_RGB2GRAY)
@@ -173,7 +184,7 @@ def _plot_snapshot(folder: Path, snap: Snapshot, max_depth: float) -> Path:
             fig.colorbar(shown, cax=cax)
         ax.set_title(title, fontsize="small")
         ax.axis("off")
-    fig.suptitle(f"frame {snap.frame}, {snap.lines} LiDAR lines in (KITTI, CC BY-NC-SA 3.0)")
+    fig.suptitle(snapshot_title(snap, label))
     return _save(fig, folder / f"frame_{snap.frame:04d}_lines_{snap.lines}.png")
 
 

@@ -46,12 +46,13 @@ class FrameRow:
         frame: image index in the bag (-1: a bad message that is not an image).
         stamp_ns: image stamp.
         status: "scored", or why not ("no ground truth", "not servable: ...", "not delivered",
-            "bad message": see ``reason``).
+            "bad message" or "rings refused": see ``reason``).
         mode: pipeline mode ("completion" / "prediction"), empty when not run.
         latency_ms: pipeline time (offline) or image-stamp-to-output receive time (online).
         metrics: devkit metrics on the scored pixels, or None.
         bins: distance bin label -> metrics (None for an empty bin).
-        reason: what was wrong with a bad message (its topic and the decoder's error), else "".
+        reason: what was wrong with a bad message (its topic and the decoder's error) or with
+            the cloud's rings, else "".
     """
 
     lines: int
@@ -99,6 +100,17 @@ def bad_messages(rows: list[FrameRow], lines: int) -> list[FrameRow]:
     """One row per message the decoders rejected: its row at ``lines`` (every line count has
     one, so that each summary counts it)."""
     return [r for r in rows if r.status == FrameStatus.BAD_MESSAGE and r.lines == lines]
+
+
+def rings_refused(rows: list[FrameRow]) -> list[FrameRow]:
+    """One row per frame whose cloud's rings were refused (its first line count's row)."""
+    seen: set[int] = set()
+    first = []
+    for row in rows:
+        if row.status == FrameStatus.RINGS_REFUSED and row.frame not in seen:
+            seen.add(row.frame)
+            first.append(row)
+    return first
 
 
 def write_csv(rows: list[FrameRow], path: str | Path) -> None:

@@ -4,19 +4,23 @@ Used by ``depth-completion evaluate`` and ``depth-completion demo``.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from depth_completion_ros.arrays import Float64Array
+from depth_completion_ros.arrays import Array, Float64Array
+from depth_completion_ros.bag.reading import resolve_image_topic
 from depth_completion_ros.bag.topics import BagTopics
 from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.evaluation.calibration import resolve_lidar_to_camera
-from depth_completion_ros.evaluation.ground_truth import KittiGroundTruth
+from depth_completion_ros.evaluation.data_label import data_label
+from depth_completion_ros.evaluation.frames import EvalFrame, iter_bag_frames
+from depth_completion_ros.evaluation.ground_truth import KittiGroundTruth, bag_frame_numbers
 from depth_completion_ros.evaluation.offline import EvaluationSetup, Snapshot, evaluate_offline
+from depth_completion_ros.evaluation.region import ScoredRegion, choose_region
 from depth_completion_ros.evaluation.report import (
     append_section,
     display_path,
@@ -26,12 +30,15 @@ from depth_completion_ros.evaluation.report import (
 from depth_completion_ros.evaluation.results import (
     FrameRow,
     bad_messages,
+    rings_refused,
     summarise,
     to_json,
     write_csv,
     write_json,
 )
+from depth_completion_ros.evaluation.scoring import choose_ring_source
 from depth_completion_ros.geometry.beams import sweep_lines
+from depth_completion_ros.geometry.camera import PinholeCamera
 from depth_completion_ros.models.base import DepthModel
 from depth_completion_ros.models.registry import get_model
 from depth_completion_ros.pipeline import DepthPipeline
@@ -57,7 +64,7 @@ class EvaluationRequest:
     calib: str | None = None
     camera: int = 2
     gt_timestamps: str | None = None
-    ring_source: str = "estimate"
+    ring_source: str = "auto"
     dropout_model: str | None = None
     checkpoint: str | None = None
     device: str = "auto"
@@ -66,6 +73,10 @@ class EvaluationRequest:
     #: config of ``model`` (``--model-config`` / ``--set``); the dropout model keeps its defaults
     model_config: Mapping[str, Any] = field(default_factory=dict)
     precision: str = "fp32"
+    #: project with camera_info K and D (raw, distorted images: the node's use_rectified false)
+    raw: bool = False
+    #: scored region: (W, H) bottom-centre or (X0, Y0, W, H); None = chosen per bag
+    crop: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,16 +113,22 @@ def run_evaluation(request: EvaluationRequest,
     """
     if request.online and online is None:
         raise ConfigError("online evaluation needs the ROS layer's evaluator (rclpy)")
-    topics = BagTopics(request.image_topic, request.camera_info_topic, request.points_topic)
+    topics = BagTopics(resolve_image_topic(request.bag, request.image_topic),
+                       request.camera_info_topic, request.points_topic)
     transform = resolve_lidar_to_camera(request.bag, topics, matrix=request.lidar_to_camera,
                                         calib=request.calib, camera=request.camera)
     heldout = request.gt_dir is None
     lines = request.lines if request.lines is not None or not request.online else 32
     gt = None if request.gt_dir is None else KittiGroundTruth.open(
         request.gt_dir, request.bag, camera=request.camera, timestamps=request.gt_timestamps)
-    settings = PipelineSettings()  # the node's defaults, so offline == online
-    setup = EvaluationSetup(request.bag, topics, sweep_lines(lines, heldout), gt,
-                            request.ring_source, request.save_predictions, settings)
+    # the node's defaults (and its use_rectified), so offline == online
+    settings = PipelineSettings(use_rectified=not request.raw)
+    rings, rings_note = choose_ring_source(request.ring_source,
+                                           bag_frame_numbers(request.bag) is not None)
+    region = choose_region(_region_frames(request.bag, topics, settings), transform,
+                           heldout=heldout, rectified=settings.use_rectified, crop=request.crop)
+    setup = EvaluationSetup(request.bag, topics, sweep_lines(lines, heldout), gt, rings,
+                            request.save_predictions, settings, region)
     if request.online and online is not None:
         rows, snapshots, extra = online(request, setup, transform)
     else:
@@ -121,11 +138,15 @@ def run_evaluation(request: EvaluationRequest,
         extra = {}
     summaries = [summarise(rows, n) for n in setup.lines]
     bad = bad_messages(rows, setup.lines[0])
-    meta = {"model": request.model, "bag": display_path(request.bag),
+    label = data_label(request.bag)
+    meta = {"model": request.model, "bag": display_path(request.bag), "data": label.description,
+            "data_license": label.license or "unknown",
             "mode": "online (live node)" if request.online else "offline (node pipeline)",
             "ground_truth": "held-out beams (evaluation/heldout.py, lines per geometry/"
                             "beams.py)" if request.gt_dir is None
                             else display_path(request.gt_dir),
+            "projection": PROJECTIONS[settings.use_rectified], "rings": rings_note,
+            "scored_region": region.as_dict() if region is not None else None,
             "scored_on": "KITTI 16-bit encoding of prediction and ground truth",
             "max_depth_m": settings.max_depth, "bad_messages": len(bad),
             "lidar_to_camera": np.round(transform, 9).tolist(), **extra}
@@ -135,11 +156,37 @@ def run_evaluation(request: EvaluationRequest,
     csv_path = request.report / "frames.csv"
     write_csv(rows, csv_path)
     report = write_report(request.report, summaries, snapshots,
-                          {k: v for k, v in meta.items() if k != "lidar_to_camera"})
+                          _report_meta(meta, region), label)
     if bad:
         append_section(report, "Bad messages (skipped; the evaluation went on)",
                        [f"- stamp {r.stamp_ns} ns: {r.reason}" for r in bad])
+    if refused := rings_refused(rows):
+        append_section(report, "Rings refused (frames skipped; the evaluation went on)",
+                       [f"- frame {r.frame} (stamp {r.stamp_ns} ns): {r.reason}"
+                        for r in refused])
     return EvaluationOutcome(metrics_table(summaries), report, json_path, csv_path, document)
+
+
+#: use_rectified -> how the report names the projection path
+PROJECTIONS = {True: "rectified: camera_info P (the node's use_rectified: true)",
+               False: "raw: camera_info K and D (--raw, the node's use_rectified: false)"}
+
+
+def _region_frames(bag: Path, topics: BagTopics, settings: PipelineSettings
+                   ) -> Iterator[tuple[int, PinholeCamera, Array | None]]:
+    """(index, camera, points) of the bag's frames for :func:`choose_region`, read lazily (only
+    as far as the choice needs)."""
+    for frame in iter_bag_frames(bag, topics, settings.sync):  # closed with this generator
+        if isinstance(frame, EvalFrame):
+            yield frame.index, frame.camera, frame.points
+
+
+def _report_meta(meta: dict[str, Any], region: ScoredRegion | None) -> dict[str, Any]:
+    """The JSON meta as the Markdown report lists it (no matrix; the region in words)."""
+    shown = {k: v for k, v in meta.items() if k != "lidar_to_camera"}
+    if region is not None:
+        shown["scored_region"] = region.describe()
+    return shown
 
 
 def _model(name: str, request: EvaluationRequest) -> DepthModel:

@@ -38,9 +38,10 @@ from depth_completion_ros.evaluation.offline import (
     _score_into,
     bad_message_row,
     make_target,
+    rings_refused_row,
 )
 from depth_completion_ros.evaluation.results import FrameRow
-from depth_completion_ros.evaluation.scoring import frame_rings
+from depth_completion_ros.evaluation.scoring import RingError, frame_rings
 from depth_completion_ros.geometry.beams import input_mask
 from depth_completion_ros.ros.live import NAMESPACE, frame_account, run_live
 from depth_completion_ros.ros.params import NodeSettings
@@ -87,13 +88,14 @@ def _offered_qos(connection: Connection) -> list[Qos]:
 
 def _keep_input_rings(message: BagMessage, ring_source: str, lines: int) -> bytes:
     """The cloud keeping only the input rings of ``lines``; one the decoders reject as it is
-    (the node rejects it too, and the report lists it as a bad message)."""
+    (the node rejects it too, and the report lists it as a bad message), and so is one whose
+    rings are refused (its frame is skipped with the reason, whatever the node makes of it)."""
     try:
         msg = message.decode()
         cloud = cloud_to_points(msg)
-    except DepthCompletionError:
+        keep = input_mask(frame_rings(cloud.xyz, cloud.ring, ring_source), lines)
+    except DepthCompletionError:  # RingError included
         return message.raw
-    keep = input_mask(frame_rings(cloud.xyz, cloud.ring, ring_source), lines)
     intensity = cloud.intensity if cloud.intensity is not None else np.zeros(len(cloud.xyz))
     points = np.column_stack([cloud.xyz, intensity]).astype(np.float32)[keep]
     rings = cloud.ring[keep] if cloud.ring is not None else np.zeros(len(points), np.int32)
@@ -185,7 +187,11 @@ def _score_recorded(setup: EvaluationSetup, lines: int, outputs: dict[str, Any],
             row.status = FrameStatus.NOT_DELIVERED
             rows.append(row)
             continue
-        target = make_target(frame, lines, setup, transform)
+        try:
+            target = make_target(frame, lines, setup, transform)
+        except RingError as err:
+            rows.append(rings_refused_row(row, err))
+            continue
         if target is None:
             row.status = FrameStatus.NO_GROUND_TRUTH
             rows.append(row)
