@@ -48,7 +48,7 @@ MAX_ESTIMATED_RINGS = 256
 #: Largest share of the estimate's biggest ring, in mean rings (points / rings). Every beam of a
 #: spinning LiDAR fires equally often, so a ring holds at most one turn of firings and
 #: ``largest / mean <= 1 / (fraction of firings that return)``: 4 would need three quarters of
-#: all firings lost. Real KITTI scans (16 + 51 + 4 + 6 full frames): at most 1.22. A wrong
+#: all firings lost. Real KITTI scans (16 + 51 + 4 + 6 full frames): at most 1.25. A wrong
 #: estimate puts most of the cloud into one or two rings and many tiny ones around them.
 MAX_RING_SHARE = 4.0
 
