@@ -17,6 +17,8 @@ TF_STATIC_TOPIC = "/tf_static"
 STAMPS_KEY = "depth_completion_ros.stamps"
 #: Key of the bag's custom metadata naming the source frames (KITTI frame index per image).
 SOURCE_KEY = "depth_completion_ros.source"
+#: image_transport's name of the compressed transport (topic suffix, node parameter value)
+COMPRESSED = "compressed"
 
 
 @dataclass(frozen=True)
@@ -52,3 +54,24 @@ def _side(camera: int) -> str:
     if camera not in _CAMERA_SIDES:
         raise InputError(f"KITTI colour camera must be 2 or 3, got {camera!r}")
     return _CAMERA_SIDES[camera]
+
+
+def compressed_topic(image_topic: str) -> str:
+    """The topic of ``image_topic``'s compressed images (image_transport's ``<image>/compressed``).
+
+    >>> compressed_topic("/kitti/camera_color_left/image_raw")
+    '/kitti/camera_color_left/image_raw/compressed'
+    """
+    return f"{image_topic.rstrip('/')}/{COMPRESSED}"
+
+
+def transport_base(topic: str) -> str:
+    """The base image topic of a compressed topic (the name a node's ``image`` is remapped to,
+    image_transport then subscribing to ``<base>/compressed``); a name without the suffix is its
+    own base.
+
+    >>> transport_base("/cam/image_raw/compressed"), transport_base("/cam/jpeg")
+    ('/cam/image_raw', '/cam/jpeg')
+    """
+    suffix = f"/{COMPRESSED}"
+    return topic[:-len(suffix)] if topic.endswith(suffix) and len(topic) > len(suffix) else topic
