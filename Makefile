@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Shared-memory transport for big images between processes (see README, "Transport").
 export FASTDDS_DEFAULT_PROFILES_FILE ?= $(CURDIR)/config/fastdds_shm.xml
+# ... and its history memory policy (buffers freed after each message; see the profile).
+export RMW_FASTRTPS_USE_QOS_FROM_XML ?= 1
 export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
 export ROS_LOCALHOST_ONLY ?= 1
 

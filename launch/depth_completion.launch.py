@@ -70,6 +70,7 @@ def generate_launch_description() -> LaunchDescription:
     ]
     profile = os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE",
                              os.path.join(_config_dir(), "fastdds_shm.xml"))
-    return LaunchDescription([*arguments,
-                              SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", profile),
-                              OpaqueFunction(function=_node)])
+    env = [SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", profile)]
+    if "FASTDDS_DEFAULT_PROFILES_FILE" not in os.environ:  # ours: use its history memory policy
+        env.append(SetEnvironmentVariable("RMW_FASTRTPS_USE_QOS_FROM_XML", "1"))
+    return LaunchDescription([*arguments, *env, OpaqueFunction(function=_node)])

@@ -228,7 +228,7 @@ def load_preset(path: str | Path) -> tuple[str, dict[str, Any]]:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise ConfigError(f"cannot read model preset {path}: {err}") from err
     if not isinstance(data, dict) or "model" not in data:
         raise ConfigError(f"model preset {path}: expected a mapping with a 'model' key")
@@ -236,6 +236,9 @@ def load_preset(path: str | Path) -> tuple[str, dict[str, Any]]:
     if unknown:
         raise ConfigError(f"model preset {path}: unknown key(s) {unknown}; "
                           f"valid keys: ['config', 'description', 'model']")
+    if not isinstance(data.get("config") or {}, dict):
+        raise ConfigError(f"model preset {path}: config must be a mapping, got "
+                          f"{data['config']!r:.80}")
     config = dict(data.get("config") or {})
     entry = get_entry(str(data["model"]))
     build_config(entry.config_cls, config, source=f"model preset {path}")

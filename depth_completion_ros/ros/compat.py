@@ -138,9 +138,9 @@ def decode_image(msg: Any) -> np.ndarray:
     """
     if cv_bridge is None:
         return conv.image_to_rgb(msg)
-    _, order = conv.check_image_layout(msg)
+    layout = conv.check_image_layout(msg)
     try:
-        if order is None:
+        if layout.order is None:
             mono = np.asarray(_cv_bridge().imgmsg_to_cv2(msg, desired_encoding="mono8"))
             return np.repeat(mono.reshape(mono.shape[0], mono.shape[1], 1), 3, axis=2)
         return np.asarray(_cv_bridge().imgmsg_to_cv2(msg, desired_encoding="rgb8"))

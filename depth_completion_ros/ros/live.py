@@ -106,9 +106,12 @@ def node_command(topics: BagTopics, parameters: dict[str, object]) -> list[str]:
 
 
 def node_env() -> dict[str, str]:
-    """Environment of the node and of this process: the shared-memory Fast DDS profile."""
+    """Environment of the node and of this process: the shared-memory Fast DDS profile (with
+    its history memory policy, unless the user exported a profile of their own)."""
     env = dict(os.environ)
-    env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(config_dir() / "fastdds_shm.xml"))
+    if "FASTDDS_DEFAULT_PROFILES_FILE" not in env:
+        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(config_dir() / "fastdds_shm.xml")
+        env.setdefault("RMW_FASTRTPS_USE_QOS_FROM_XML", "1")
     env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
     env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     return env

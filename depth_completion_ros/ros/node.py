@@ -4,27 +4,30 @@ Inputs ``image``, ``camera_info``, ``points``; outputs ``depth``, ``depth/camera
 ``confidence``, ``depth_mm``, ``sparse_depth``, ``depth_color``, ``points_dense`` (all relative,
 remappable) and ``/diagnostics``. Callbacks only decode, pair (sync policy) and hand the newest
 frame to a worker thread; inference never runs on the executor. Bad input is logged (throttled
-per kind), counted in diagnostics and skipped.
+per kind), counted in diagnostics and skipped; no exception leaves a callback (one that is not
+an InputError is a bug and is also counted as ``internal``), so no message kills the node.
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.exceptions import ParameterUninitializedException
+from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from depth_completion_ros.checks import check_image
-from depth_completion_ros.decoding import stamp_to_seconds
+from depth_completion_ros.decoding import check_header
 from depth_completion_ros.errors import ConfigError, DepthCompletionError, InputError, ModelError
 from depth_completion_ros.models.registry import list_models
 from depth_completion_ros.pipeline import DepthPipeline
@@ -40,6 +43,7 @@ from depth_completion_ros.ros.params import (
     make_qos,
 )
 from depth_completion_ros.runtime.inputs import BadInputReport, CameraCache
+from depth_completion_ros.runtime.memory import Allocator, OversizeRelease
 from depth_completion_ros.runtime.model_slot import ModelKey, ModelSet, ModelSlot
 from depth_completion_ros.runtime.stats import NodeStats
 from depth_completion_ros.status import InputKind
@@ -48,6 +52,32 @@ from depth_completion_ros.sync.worker import LatestWorker
 
 LOG_EVERY_S = 2.0  # throttle of the bad-input log line, per kind
 POLL_PERIOD_S = 0.02  # resolution of max_wait
+CallbackT = TypeVar("CallbackT", bound=Callable[..., None])
+
+
+def skipping(kind: InputKind) -> Callable[[CallbackT], CallbackT]:
+    """Decorate a node callback so that no exception leaves it (one would end ``spin``).
+
+    Any exception becomes a skipped input of ``kind`` (counted, logged with a throttle); one that
+    is not an InputError is a bug and also counts as ``internal`` (see BadInputReport).
+    """
+    def wrap(callback: CallbackT) -> CallbackT:
+        @functools.wraps(callback)
+        def guarded(self: DepthCompletionNode, *args: Any) -> None:
+            try:
+                callback(self, *args)
+            except Exception as err:
+                self._bad_input(kind, err)
+        return guarded  # type: ignore[return-value]
+    return wrap
+
+
+def data_bytes(msg: Any) -> int:
+    """Size of a message's ``data`` in bytes (0 when it has none that can be measured)."""
+    try:
+        return memoryview(msg.data).nbytes
+    except Exception:  # checked (and reported) by the decoders
+        return 0
 
 
 def model_key(settings: NodeSettings) -> ModelKey:
@@ -101,10 +131,14 @@ class DepthCompletionNode(Node):
         defaults = NodeSettings().to_parameters()
         for name in PARAMETERS:
             value = defaults[name]
-            self.declare_parameter(name, Parameter.Type.DOUBLE_ARRAY
-                                   if name == "lidar_to_camera" else value, descriptor(name))
+            try:  # an override of the wrong type or outside the declared range
+                self.declare_parameter(name, Parameter.Type.DOUBLE_ARRAY
+                                       if name == "lidar_to_camera" else value, descriptor(name))
+            except ParameterException as err:
+                raise ConfigError(f"node parameters: {name}: {err}") from err
         self.settings = self._read_settings()
-        reason = check_settings(self.settings, [m.name for m in list_models()])
+        reason = check_settings(self.settings, [m.name for m in list_models()],
+                                tf2_available=compat.tf2_ros is not None)
         if reason:
             raise ConfigError(f"node parameters: {reason}")
         self.stats = NodeStats()
@@ -124,14 +158,13 @@ class DepthCompletionNode(Node):
             self._process, on_error=self._frame_failed)
         self.create_timer(POLL_PERIOD_S, self._poll)
         self.create_timer(1.0, self._publish_diagnostics)
+        self.memory = OversizeRelease(Allocator())
+        self.create_timer(1.0, self._release_memory)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
         self.get_logger().info(f"serving model {self.settings.model!r}; optional ROS packages: "
                                f"{compat.available()}; image/camera_info pairing: "
                                f"{self.camera_pairing}")
-        if self.settings.transform() is None and self._tf_lookup is None:
-            self.get_logger().warning("lidar_to_camera is unset and tf2_ros is not importable: "
-                                      "clouds cannot be projected (set lidar_to_camera)")
 
     def _setup_topics(self) -> None:
         s = self.settings
@@ -161,15 +194,25 @@ class DepthCompletionNode(Node):
 
     # --- parameters -------------------------------------------------------------------------
     def _validate(self, params: list[Parameter]) -> SetParametersResult:
-        """On-set callback: reject a change with its reason (unknown model, bad range ...)."""
-        values = self._values()
-        values.update({p.name: p.value for p in params})
-        reason = check_parameters(values, [m.name for m in list_models()])
+        """On-set callback: reject a change with its reason (unknown model, a dropout model that
+        needs LiDAR, bad range, ``lidar_to_camera`` unset without tf2 ...); never raises."""
+        try:
+            values = self._values()
+            values.update({p.name: p.value for p in params})
+            reason = check_parameters(values, [m.name for m in list_models()],
+                                      tf2_available=compat.tf2_ros is not None)
+        except Exception as err:  # refuse what cannot be checked; a bug, counted
+            self._bad_input(InputKind.INTERNAL, err)
+            reason = f"the values could not be checked ({err!r})"
         return SetParametersResult(successful=reason is None, reason=reason or "")
 
+    @skipping(InputKind.INTERNAL)
     def _apply(self, params: list[Parameter]) -> None:
-        """Post-set callback: new timing / transform at once, models reloaded in the background."""
+        """Post-set callback: new timing / transform at once, models reloaded in the background;
+        a tf2 lookup is created when ``lidar_to_camera`` becomes unset."""
         self.settings = self._read_settings()
+        if self.settings.transform() is None and self._tf_lookup is None:
+            self._tf_lookup = compat.make_tf_lookup(self)
         with self._lock:
             if sync_config(self.settings) != self.sync.config:
                 self.sync = ImageDrivenSync(sync_config(self.settings), self._now)
@@ -193,51 +236,53 @@ class DepthCompletionNode(Node):
                                     f"keeps serving: {err}")
 
     # --- callbacks (executor thread: no inference here) ---------------------------------------
+    @skipping(InputKind.CAMERA_INFO)
     def _on_camera_info(self, msg: CameraInfo) -> None:
         """Keep the latest valid camera model; a bad CameraInfo is counted and ignored."""
-        try:
-            self.camera.update(msg)
-        except InputError as err:
-            self._bad_input(InputKind.CAMERA_INFO, err)
+        check_header(msg, "CameraInfo")
+        self.camera.update(msg)
 
+    @skipping(InputKind.CAMERA_INFO)
     def _on_unpaired_image(self, msg: Image) -> None:
         """message_filters pairing: an image found no camera_info with its exact stamp."""
-        self._bad_input(InputKind.CAMERA_INFO, InputError(
-            f"image at {stamp_to_seconds(msg.header.stamp):.6f} s: no camera_info with the same "
-            "stamp (image and camera_info are paired by exact stamp)"))
+        stamp, _ = check_header(msg, "Image")
+        raise InputError(f"image at {stamp:.6f} s: no camera_info with the same stamp (image "
+                         "and camera_info are paired by exact stamp)")
 
+    @skipping(InputKind.IMAGE)
     def _on_image(self, msg: Image) -> None:
-        """Decode (zero-copy without cv_bridge) and check against camera_info, then pair."""
-        try:
-            rgb = compat.decode_image(msg)
-            camera = self.camera.camera_or_none()
-            if camera is not None:
-                check_image(rgb, "Image", (camera.width, camera.height))
-        except InputError as err:
-            self._bad_input(InputKind.IMAGE, err)
-            return
-        self._offer("image", msg, (msg, rgb, time.monotonic()))
+        """Check the header, decode (zero-copy without cv_bridge) and check against
+        camera_info, then pair."""
+        self.memory.note("image", data_bytes(msg), time.monotonic())
+        stamp, _ = check_header(msg, "Image")
+        rgb = compat.decode_image(msg)
+        camera = self.camera.camera_or_none()
+        if camera is not None:
+            check_image(rgb, "Image", (camera.width, camera.height))
+        self._offer("image", stamp, (msg, rgb, time.monotonic()))
 
+    @skipping(InputKind.POINTS)
     def _on_points(self, msg: PointCloud2) -> None:
-        try:
-            cloud = compat.decode_cloud(msg)
-        except InputError as err:
-            self._bad_input(InputKind.POINTS, err)
-            return
-        self._offer("points", msg, (cloud.xyz, msg.header.frame_id))
+        """Check the header, decode the finite points and pair them."""
+        self.memory.note("points", data_bytes(msg), time.monotonic())
+        stamp, frame_id = check_header(msg, "PointCloud2")
+        cloud = compat.decode_cloud(msg)
+        self._offer("points", stamp, (cloud.xyz, frame_id))
 
+    @skipping(InputKind.INTERNAL)
     def _poll(self) -> None:
         with self._lock:
             frames = self.sync.poll()
         for frame in frames:
             self.worker.submit(frame)
 
-    def _offer(self, topic: str, msg: Any, payload: Any) -> None:
-        """Give an image or a cloud to the sync policy; hand released frames to the worker."""
+    def _offer(self, topic: str, stamp: float, payload: Any) -> None:
+        """Give an image or a cloud (its checked stamp, seconds) to the sync policy; hand
+        released frames to the worker."""
         with self._lock:  # the policy object is replaced when timing parameters change
             add = self.sync.add_image if topic == "image" else self.sync.add_cloud
             resets = self.sync.resets
-            frames = add(stamp_to_seconds(msg.header.stamp), payload)
+            frames = add(stamp, payload)
             reset = self.sync.resets != resets
         if reset:
             self._bad_input(InputKind.STAMPS_BACKWARDS, InputError(
@@ -257,12 +302,12 @@ class DepthCompletionNode(Node):
         try:
             points, transform = self._points_and_transform(frame, msg, serving.settings)
             result = serving.pipeline.process(rgb, camera, points, transform)
-        except ModelError as err:
+        except ModelError as err:  # expected: no model serves this mode
             self.stats.record_unserved(str(err))
-            self._bad_input(InputKind.UNSERVED, err)
+            self._bad_input(InputKind.UNSERVED, err, expected=(ModelError,))
             return
-        except DepthCompletionError as err:
-            self._bad_input(InputKind.IMAGE, err)
+        except DepthCompletionError as err:  # bad input, or no tf2 transform at this stamp
+            self._bad_input(InputKind.IMAGE, err, expected=(DepthCompletionError,))
             return
         self.outputs.publish(result, msg.header, info, camera.intrinsics(
             rectified=serving.settings.pipeline.use_rectified), serving.settings)
@@ -280,12 +325,21 @@ class DepthCompletionNode(Node):
         xyz, cloud_frame = frame.cloud
         if self._tf_lookup is None:
             raise InputError("lidar_to_camera is unset and tf2_ros is not importable")
+        if not image.header.frame_id or not cloud_frame:
+            raise InputError(f"frame ids {image.header.frame_id!r} (image), {cloud_frame!r} "
+                             "(cloud): tf2 needs both to look the transform up")
         return xyz, self._tf_lookup(image.header.frame_id, cloud_frame, image.header.stamp)
 
     def _frame_failed(self, frame: SyncedFrame[Any, Any], err: BaseException) -> None:
-        self.stats.record_error(InputKind.INTERNAL, repr(err))
-        self.get_logger().error(f"frame failed unexpectedly: {err!r}")
+        """An exception the worker's frame did not expect: skipped, counted as ``internal``."""
+        self._bad_input(InputKind.IMAGE, err, expected=(DepthCompletionError,))
 
+    @skipping(InputKind.INTERNAL)
+    def _release_memory(self) -> None:
+        """After an oversized message, give its frame's freed buffers back to the system."""
+        self.memory.tick(time.monotonic())
+
+    @skipping(InputKind.INTERNAL)
     def _publish_diagnostics(self) -> None:
         with self._lock:
             lidar_age = self.sync.lidar_age()

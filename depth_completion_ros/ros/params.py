@@ -22,8 +22,9 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from depth_completion_ros.checks import check_rigid_transform
 from depth_completion_ros.devices import Device, Precision
-from depth_completion_ros.errors import ConfigError, DepthCompletionError, InputError
+from depth_completion_ros.errors import ConfigError, DepthCompletionError, InputError, ModelError
 from depth_completion_ros.models.model_config import resolve_model_config
+from depth_completion_ros.models.registry import get_entry
 from depth_completion_ros.settings import PipelineSettings
 from depth_completion_ros.sync.policy import SyncConfig
 
@@ -157,12 +158,21 @@ def _check_ranges(values: Mapping[str, Any]) -> str | None:
     return None
 
 
-def check_settings(settings: NodeSettings, known_models: list[str]) -> str | None:
+def check_settings(settings: NodeSettings, known_models: list[str], *,
+                   tf2_available: bool = True) -> str | None:
     """The reason ``settings`` are invalid, or None when they are fine.
 
-    Checks ranges, that the models are registered, that a given checkpoint file exists, the
-    colour range, and that ``lidar_to_camera`` (when set) is a rigid transform (the depth range
-    and sync timing are checked when the settings are built).
+    Checks ranges, that the models are registered, that ``dropout_model`` runs without LiDAR
+    (its registry spec), that a given checkpoint file exists, the colour range, and that
+    ``lidar_to_camera`` is a rigid transform when set and, when unset, that tf2 can look it up
+    (the depth range and sync timing are checked when the settings are built).
+
+    Args:
+        settings: the values.
+        known_models: registered model names.
+        tf2_available: whether tf2_ros is importable here; True checks a partial file (a model
+            preset without calibration) as if it were, False (the pip-only node) requires
+            ``lidar_to_camera``.
     """
     reason = _check_ranges(settings.to_parameters())
     if reason:
@@ -171,16 +181,16 @@ def check_settings(settings: NodeSettings, known_models: list[str]) -> str | Non
         value = getattr(settings, name)
         if (value or name == "model") and value not in known_models:
             return f"{name}: unknown model {value!r}; registered models: {', '.join(known_models)}"
-    if settings.checkpoint and not Path(settings.checkpoint).expanduser().is_file():
-        return f"checkpoint: file {settings.checkpoint!r} does not exist"
-    if settings.model_config:
-        try:
-            resolve_model_config(settings.model, settings.model_config, {})
-        except DepthCompletionError as err:
-            return f"model_config: {err}"
+    reason = _check_dropout_model(settings.dropout_model, known_models) or \
+        _check_files(settings)
+    if reason:
+        return reason
     if settings.color_min_depth >= settings.color_max_depth:
         return (f"color_min_depth {settings.color_min_depth} must be below color_max_depth "
                 f"{settings.color_max_depth}")
+    if not settings.lidar_to_camera and not tf2_available:
+        return ("lidar_to_camera: unset, and tf2_ros is not importable here to look the "
+                "transform up: set the 16 numbers of the LiDAR -> camera transform")
     try:
         settings.transform()
     except InputError as err:
@@ -188,17 +198,60 @@ def check_settings(settings: NodeSettings, known_models: list[str]) -> str | Non
     return None
 
 
-def check_parameters(values: Mapping[str, Any], known_models: list[str]) -> str | None:
+def _check_dropout_model(name: str, known_models: list[str]) -> str | None:
+    """Why ``name`` cannot serve frames without LiDAR (its spec requires sparse depth), or None."""
+    if not name:
+        return None
+    try:
+        spec = get_entry(name).spec
+    except ModelError:  # a name the caller knows but this registry does not: nothing to read
+        return None
+    if spec.runs_without_lidar:
+        return None
+    usable = [m for m in known_models if _runs_without_lidar(m)]
+    return (f"dropout_model: {name!r} cannot run without LiDAR (it requires "
+            f"{[i.value for i in spec.required]}); models that can: {usable or 'none'}")
+
+
+def _runs_without_lidar(name: str) -> bool:
+    try:
+        return get_entry(name).spec.runs_without_lidar
+    except ModelError:
+        return False
+
+
+def _check_files(settings: NodeSettings) -> str | None:
+    """Why the checkpoint or the model_config file cannot be used, or None."""
+    if settings.checkpoint and not Path(settings.checkpoint).expanduser().is_file():
+        return f"checkpoint: file {settings.checkpoint!r} does not exist"
+    if settings.model_config:
+        if not Path(settings.model_config).expanduser().is_file():
+            return f"model_config: {settings.model_config!r} is not a file"
+        try:
+            resolve_model_config(settings.model, settings.model_config, {})
+        except DepthCompletionError as err:
+            return f"model_config: {err}"
+    return None
+
+
+def check_parameters(values: Mapping[str, Any], known_models: list[str], *,
+                     tf2_available: bool = True) -> str | None:
     """The reason flat parameter values (name -> value) are invalid, or None.
 
     :meth:`NodeSettings.from_mapping` (unknown names, depth range, sync timing) then
-    :func:`check_settings`; the node's on-set callback returns this reason.
+    :func:`check_settings`; the node's on-set callback returns this reason. Total: an unexpected
+    exception while checking is a reason too (the value is refused, never half accepted).
     """
     try:
         settings = NodeSettings.from_mapping(values)
     except (ConfigError, InputError, TypeError, ValueError) as err:
         return str(err)
-    return check_settings(settings, known_models)
+    except Exception as err:  # a bug in a check must refuse the value, not kill the node
+        return f"the values could not be checked ({err!r})"
+    try:
+        return check_settings(settings, known_models, tf2_available=tf2_available)
+    except Exception as err:  # a bug in a check must refuse the value, not kill the node
+        return f"the values could not be checked ({err!r})"
 
 
 def make_qos(kind: str, depth: int) -> QoSProfile:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from typing import Any
 
 import numpy as np
@@ -31,13 +32,10 @@ class CameraCache:
         Raises:
             InputError: zero K, empty size or a calibration the camera model rejects.
         """
+        camera = camera_info_to_camera(msg)  # checked before anything reads it
         with self._lock:
-            latest = self._latest
-        if latest is not None and _same_camera(latest[0], msg):
-            return
-        camera = camera_info_to_camera(msg)
-        with self._lock:
-            self._latest = (msg, camera)
+            if self._latest is None or self._latest[1] != camera:
+                self._latest = (msg, camera)
 
     def current(self) -> tuple[Any, PinholeCamera]:
         """(CameraInfo, PinholeCamera) of the latest valid camera_info.
@@ -57,31 +55,49 @@ class CameraCache:
             return None if self._latest is None else self._latest[1]
 
 
-def _same_camera(a: Any, b: Any) -> bool:
-    """True when two CameraInfo messages have the same size, K, D, R and P."""
-    if (int(a.width), int(a.height), str(a.distortion_model)) != \
-            (int(b.width), int(b.height), str(b.distortion_model)):
-        return False
-    return all(np.array_equal(np.asarray(getattr(a, f), np.float64),
-                              np.asarray(getattr(b, f), np.float64)) for f in "kdrp")
-
-
 class BadInputReport:
     """Counts a skipped input in the stats and logs it at most every ``every_s`` per kind.
 
+    An exception that is not an expected one (``expected``: an :class:`InputError` by default)
+    is a bug, not bad input: it is counted under its kind *and* as ``internal``, and logged as an
+    error with its traceback (throttled the same way).
+
     Args:
         stats: where the error is counted (diagnostics ``input_errors.<kind>``).
-        logger: has ``warning(str)`` (an rclpy logger).
+        logger: has ``warning(str)`` and ``error(str)`` (an rclpy logger).
         every_s: throttle of the log line per kind, seconds (monotonic clock).
+
+    Example:
+        >>> class Log:
+        ...     def warning(self, text): print("warning:", text)
+        ...     def error(self, text): print("error:", text.splitlines()[0])
+        >>> stats = NodeStats()
+        >>> report = BadInputReport(stats, Log())
+        >>> report(InputKind.POINTS, InputError("PointCloud2.point_step: -1 is outside [1, 65536]"))
+        warning: skipped (points): PointCloud2.point_step: -1 is outside [1, 65536]
+        >>> report(InputKind.POINTS, ValueError("a bug"))
+        error: skipped (points), internal error: ValueError('a bug')
+        >>> sorted(stats.errors.items())
+        [('internal', 1), ('points', 2)]
     """
 
     def __init__(self, stats: NodeStats, logger: Any, every_s: float = 2.0) -> None:
         self._stats, self._logger, self._every_s = stats, logger, every_s
         self._last_log: dict[str, float] = {}
 
-    def __call__(self, kind: InputKind, err: Exception) -> None:
+    def __call__(self, kind: InputKind, err: BaseException, *,
+                 expected: tuple[type[BaseException], ...] = (InputError,)) -> None:
+        internal = kind == InputKind.INTERNAL or not isinstance(err, expected)
         self._stats.record_error(kind, f"{kind}: {err}")
+        if internal and kind != InputKind.INTERNAL:
+            self._stats.record_error(InputKind.INTERNAL, f"{kind}: internal error: {err!r}")
+        key = InputKind.INTERNAL if internal else kind
         now = time.monotonic()
-        if now - self._last_log.get(kind, -np.inf) >= self._every_s:
-            self._last_log[kind] = now
+        if now - self._last_log.get(key, -np.inf) < self._every_s:
+            return
+        self._last_log[key] = now
+        if internal:
+            trace = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+            self._logger.error(f"skipped ({kind}), internal error: {err!r}\n{trace}")
+        else:
             self._logger.warning(f"skipped ({kind}): {err}")

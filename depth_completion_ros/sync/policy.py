@@ -4,7 +4,10 @@ message_filters' ApproximateTimeSynchronizer never fires once one input stops. H
 is released exactly once, either paired with a cloud (completion mode) or alone (prediction
 mode), and never later than ``max_wait`` after it arrived:
 
-- clouds go into a bounded buffer (``buffer_size``, oldest dropped);
+- clouds go into a bounded buffer (``buffer_size``, oldest dropped) and leave it as soon as they
+  can no longer pair: older than the newest image's stamp minus ``slop`` (image stamps only grow),
+  or the LiDAR counts as down (images then go alone), so a huge cloud is not held for the next
+  ``buffer_size`` clouds (or for ever, when the LiDAR stops after it);
 - an image is paired with the buffered cloud whose stamp is nearest, if within ``slop``; it is
   released at once when a cloud stamped at or after it is buffered (nothing nearer can come),
   else it waits for a late cloud until ``max_wait`` has passed (:meth:`ImageDrivenSync.poll`);
@@ -140,6 +143,8 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
             self._first_image_arrival = self._clock()
         if self._waiting is not None:  # a newer image: the older one cannot wait any longer
             released.append(self._release_waiting())
+        while self._clouds and self._clouds[0][0] < stamp - self.config.slop:
+            self._clouds.popleft()  # no image from now on can pair with it
         self._waiting = (stamp, self._clock(), image)
         if not self.lidar_alive():
             released.append(self._emit(None, LIDAR_TIMEOUT))
@@ -148,7 +153,10 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
         return released
 
     def poll(self) -> list[SyncedFrame[ImageT, CloudT]]:
-        """Release the waiting image once ``max_wait`` has passed (call it from a timer)."""
+        """Release the waiting image once ``max_wait`` has passed (call it from a timer); forget
+        the buffered clouds once the LiDAR counts as down (no image pairs with them then)."""
+        if self._clouds and not self.lidar_alive():
+            self._clouds.clear()
         if self._waiting is None:
             return []
         if not self.lidar_alive():

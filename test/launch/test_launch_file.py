@@ -79,7 +79,8 @@ def test_defaults_start_the_classical_preset_with_no_calibration_file(launch_fil
     assert node.kwargs["executable"] == "depth_completion_node"
     # no default extrinsic: a KITTI calibration on another vehicle would corrupt depth
     assert node.kwargs["parameters"] == [str(CONFIG_DIR / "classical.yaml")]
-    assert env == [("FASTDDS_DEFAULT_PROFILES_FILE", str(CONFIG_DIR / "fastdds_shm.xml"))]
+    assert env == [("FASTDDS_DEFAULT_PROFILES_FILE", str(CONFIG_DIR / "fastdds_shm.xml")),
+                   ("RMW_FASTRTPS_USE_QOS_FROM_XML", "1")]
 
 
 def test_params_file_loads_after_the_preset_and_topics_are_remapped(launch_file):
@@ -110,4 +111,4 @@ def test_unknown_preset_is_refused_with_the_known_ones(launch_file):
 def test_an_exported_profile_is_kept(launch_file, monkeypatch):
     monkeypatch.setenv("FASTDDS_DEFAULT_PROFILES_FILE", "/etc/my_profile.xml")
     _, env, _ = _launch(launch_file)
-    assert env == [("FASTDDS_DEFAULT_PROFILES_FILE", "/etc/my_profile.xml")]
+    assert env == [("FASTDDS_DEFAULT_PROFILES_FILE", "/etc/my_profile.xml")]  # and its QoS rules

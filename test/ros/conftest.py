@@ -24,6 +24,7 @@ from depth_completion_ros.paths import CONFIG_DIR, SAMPLE_DIR
 ROS_ENV = {"ROS_DOMAIN_ID": str(os.getpid() % 100 + 100),
            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
            "FASTDDS_DEFAULT_PROFILES_FILE": str(CONFIG_DIR / "fastdds_shm.xml"),
+           "RMW_FASTRTPS_USE_QOS_FROM_XML": "1",
            "RMW_IMPLEMENTATION": "rmw_fastrtps_cpp"}
 _names = itertools.count()
 WAIT_S = 30.0  # bound of every wait on a condition; a passing test returns as soon as it holds

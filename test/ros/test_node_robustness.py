@@ -2,7 +2,10 @@
 served."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
+import pytest
 
 from depth_completion_ros.ros.encoding import array_to_image
 
@@ -99,13 +102,41 @@ def _zero_k_info(frames, msgs, stamp):
 
 
 
-def test_node_starts_without_lidar_to_camera(ros_context):
+def test_without_tf2_the_node_refuses_to_start_without_lidar_to_camera(ros_context,
+                                                                       monkeypatch):
+    from depth_completion_ros.errors import ConfigError
+    from depth_completion_ros.ros import compat
     from depth_completion_ros.ros.node import DepthCompletionNode
-    node = DepthCompletionNode(context=ros_context[0], namespace="/no_extrinsic")
+    monkeypatch.setattr(compat, "tf2_ros", None)
+    with pytest.raises(ConfigError, match="lidar_to_camera: unset, and tf2_ros is not importable"):
+        DepthCompletionNode(context=ros_context[0], namespace="/no_extrinsic")
+
+
+def test_with_tf2_the_node_starts_without_lidar_to_camera(ros_context, monkeypatch):
+    from depth_completion_ros.ros import compat
+    from depth_completion_ros.ros.node import DepthCompletionNode
+    monkeypatch.setattr(compat, "tf2_ros", FakeTf2())
+    node = DepthCompletionNode(context=ros_context[0], namespace="/tf2_extrinsic")
     try:
-        assert node.settings.transform() is None and node.settings.model == "classical"
+        assert node.settings.transform() is None and node._tf_lookup is not None
     finally:
         node.destroy_node()
+
+
+class FakeTf2:
+    """A ``tf2_ros`` module whose Buffer knows no transform (lookups raise)."""
+
+    def __init__(self) -> None:
+        self.listeners = 0
+
+    def Buffer(self):  # noqa: N802 (tf2_ros API name)
+        def lookup_transform(*args):
+            raise LookupError("no transform")
+        return SimpleNamespace(lookup_transform=lookup_transform)
+
+    def TransformListener(self, buffer, node):  # noqa: N802 (tf2_ros API name)
+        self.listeners += 1
+        return SimpleNamespace(buffer=buffer, node=node)
 
 
 def test_invalid_start_parameters_exit_with_the_reason():
@@ -118,3 +149,64 @@ def test_invalid_start_parameters_exit_with_the_reason():
                           timeout=60, env=dict(os.environ))
     assert proc.returncode == 1
     assert "unknown model 'bogus'; registered models: classical" in proc.stderr
+
+
+@pytest.mark.parametrize("override, reason", [
+    ("dropout_model:=nearest", "dropout_model: 'nearest' cannot run without LiDAR"),
+    ("lidar_to_camera:=[]", "lidar_to_camera: unset, and tf2_ros is not importable"),
+    ("min_depth:=50.0", "node parameters: min_depth:"),
+    ("slop:=abc", "node parameters: slop:"),
+])
+def test_start_parameters_that_cannot_serve_exit_with_the_reason(override, reason):
+    import os
+    import subprocess
+    import sys
+    code = ("import sys; from depth_completion_ros.ros.node import main; "
+            f"sys.exit(main(['n', '--ros-args', '-p', '{override}']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ))
+    assert proc.returncode == 1, proc.stderr
+    assert reason in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_lidar_to_camera_unset_at_run_time_creates_the_tf2_lookup_then(harness, monkeypatch):
+    from rclpy.parameter import Parameter
+
+    from depth_completion_ros.ros import compat
+    h = harness()  # started with the KITTI transform: no lookup yet
+    assert h.node._tf_lookup is None
+    tf2 = FakeTf2()
+    monkeypatch.setattr(compat, "tf2_ros", tf2)
+    (result,) = h.node.set_parameters([Parameter("lidar_to_camera",
+                                                 Parameter.Type.DOUBLE_ARRAY, [])])
+    assert result.successful, result.reason
+    assert h.node.settings.transform() is None
+    assert h.node._tf_lookup is not None and tf2.listeners == 1
+    monkeypatch.setattr(compat, "tf2_ros", None)  # and where tf2 is missing: refused, kept
+    h.node.set_parameters([Parameter("lidar_to_camera", value=list(np.eye(4).reshape(-1)))])
+    (result,) = h.node.set_parameters([Parameter("lidar_to_camera",
+                                                 Parameter.Type.DOUBLE_ARRAY, [])])
+    assert not result.successful
+    assert result.reason.startswith("lidar_to_camera: unset, and tf2_ros is not importable")
+    assert h.node.settings.transform() is not None
+
+
+def test_an_unexpected_exception_in_a_callback_is_counted_internal_and_serving_goes_on(
+        harness, frames, msgs, monkeypatch):
+    from depth_completion_ros.ros import compat
+    h = harness()
+    assert h.wait_ready()
+    real = compat.decode_cloud
+    calls = {"n": 0}
+
+    def broken_once(msg):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ValueError("name already used as a name or title")  # numpy's, from HEAD
+        return real(msg)
+    monkeypatch.setattr(compat, "decode_cloud", broken_once)
+    assert h.send_until(frames, 0, 7.0, lambda: h.node.stats.errors["internal"] == 1)
+    assert h.node.stats.errors["points"] == 1
+    assert h.send_until(frames, 1, 8.0, lambda: h.count("depth") and
+                        h.last("depth").header.stamp.sec == 8)
+    assert h.spinner._thread.is_alive()

@@ -46,6 +46,9 @@ def test_from_mapping_rejects_unknown_keys_and_reads_the_transform():
      "lidar_to_camera: expected a rotation in the upper-left 3x3"),
     ({"modle": "x"}, "node parameters: unknown ['modle']"),
     ({"input_qos": "fast"}, "input_qos: 'fast' is not one of"),
+    ({"dropout_model": "nearest"}, "dropout_model: 'nearest' cannot run without LiDAR (it "
+     "requires ['sparse_depth']); models that can: none"),
+    ({"model_config": "/"}, "model_config: '/' is not a file"),
 ])
 def test_invalid_settings_give_a_reason(change, reason):
     values = {**NodeSettings(model="classical").to_parameters(), **change}
@@ -97,3 +100,23 @@ def test_online_evaluation_builds_the_node_parameters_from_the_settings_type(tmp
     assert settings.device == "cpu" and settings.input_qos == "reliable"
     np.testing.assert_array_equal(settings.transform(), np.eye(4))
     assert check_parameters(params, MODELS) is None  # the preset names nearest: it validates
+
+
+def test_lidar_to_camera_unset_needs_tf2():
+    values = {**NodeSettings().to_parameters(), "lidar_to_camera": []}
+    assert check_parameters(values, MODELS, tf2_available=True) is None
+    reason = check_parameters(values, MODELS, tf2_available=False)
+    assert reason is not None and reason.startswith(
+        "lidar_to_camera: unset, and tf2_ros is not importable here"), reason
+    values["lidar_to_camera"] = list(np.eye(4).reshape(-1))
+    assert check_parameters(values, MODELS, tf2_available=False) is None
+
+
+def test_a_binary_model_config_file_is_refused_with_a_reason(tmp_path):
+    for name, content in (("binary.yaml", bytes(range(256))),
+                          ("list.yaml", b"model: classical\nconfig: [1, 2]\n")):
+        path = tmp_path / name
+        path.write_bytes(content)
+        values = {**NodeSettings().to_parameters(), "model_config": str(path)}
+        reason = check_parameters(values, MODELS)
+        assert reason is not None and reason.startswith("model_config: "), reason

@@ -135,3 +135,21 @@ def test_lidar_age_follows_the_clock():
 def test_bad_config_is_rejected(kwargs):
     with pytest.raises(ConfigError):
         SyncConfig(**kwargs)
+
+
+def test_clouds_leave_the_buffer_once_no_image_can_pair_with_them():
+    """A cloud is held only while an image may still pair with it (memory: one huge cloud is
+    not kept for the next ``buffer_size`` clouds)."""
+    sync, out = run([("cloud", 0.0, 1.0), ("image", 0.01, 1.0), ("cloud", 0.1, 1.1),
+                     ("cloud", 0.12, 1.12)])
+    assert out[1] == [(1.0, 1.0, "matched")]
+    assert [stamp for stamp, _ in sync._clouds] == [1.0, 1.1, 1.12]
+    sync.add_image(1.1, "i1.1")  # images from 1.1 on pair within 0.05 s: 1.0 cannot
+    assert [stamp for stamp, _ in sync._clouds] == [1.1, 1.12]
+
+
+def test_the_buffer_is_emptied_when_the_lidar_counts_as_down():
+    sync, _ = run([("cloud", 0.0, 1.0), ("poll", 0.4, None)])
+    assert len(sync._clouds) == 1
+    sync, out = run([("cloud", 0.0, 1.0), ("poll", 0.6, None), ("image", 0.7, 1.0)])
+    assert not sync._clouds and out[-1] == [(1.0, None, "lidar_timeout")]
