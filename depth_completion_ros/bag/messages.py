@@ -12,6 +12,7 @@ import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
 from depth_completion_ros.arrays import Array, Float64Array, UInt8Array
+from depth_completion_ros.compressed_image import encode_rgb
 from depth_completion_ros.errors import InputError
 
 #: The type store every bag this package writes uses (message definitions as in ROS 2 Jazzy,
@@ -50,6 +51,19 @@ def rgb_image(rgb: UInt8Array, stamp_ns: int, frame_id: str) -> Any:
         header=header(stamp_ns, frame_id), height=height, width=width, encoding="rgb8",
         is_bigendian=0, step=width * 3,
         data=np.ascontiguousarray(rgb).reshape(-1).view(np.uint8))
+
+
+def compressed_image(rgb: UInt8Array, stamp_ns: int, frame_id: str, codec: str,
+                     quality: int = 95) -> Any:
+    """sensor_msgs/CompressedImage of an (H, W, 3) uint8 RGB array, as image_transport's
+    compressed publisher writes an rgb8 image (``format`` ``"rgb8; jpeg compressed bgr8"``).
+
+    Args:
+        codec: ``"jpeg"`` or ``"png"`` (lossless). quality: JPEG quality, 1-100.
+    """
+    fmt, data = encode_rgb(rgb, codec, quality)
+    return _T["sensor_msgs/msg/CompressedImage"](
+        header=header(stamp_ns, frame_id), format=fmt, data=np.frombuffer(data, np.uint8))
 
 
 def rectified_camera_info(width: int, height: int, K: Array, stamp_ns: int,

@@ -19,7 +19,8 @@ from depth_completion_ros.geometry.beams import SWEEP_LINES
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = kitti_topics(2)
-    parser.add_argument("bag", metavar="BAG", help="rosbag2 folder (or .mcap / .db3 file)")
+    parser.add_argument("bag", metavar="BAG",
+                        help="rosbag2 folder (or .mcap / .db3 file), or a ROS 1 .bag file")
     parser.add_argument("--model", required=True, help="registered model name")
     truth = parser.add_mutually_exclusive_group(required=True)
     truth.add_argument("--gt", metavar="GT_DIR", help="KITTI depth-completion drive folder "
@@ -36,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "by KITTI frame number (%%010d.png), else by image stamp (ns)")
     parser.add_argument("--online", action="store_true",
                         help="replay the bag through the live node and score its outputs")
-    parser.add_argument("--image-topic", default=defaults.image)
+    parser.add_argument("--image-topic", default=defaults.image,
+                        help="sensor_msgs/Image or CompressedImage (JPEG, PNG) topic; a "
+                             "missing one is looked for as <topic>/compressed")
     parser.add_argument("--camera-info-topic", default=defaults.camera_info)
     parser.add_argument("--points-topic", default=defaults.points)
     calib = parser.add_mutually_exclusive_group()

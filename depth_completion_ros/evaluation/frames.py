@@ -18,12 +18,8 @@ from depth_completion_ros.bag.messages import stamp_to_ns
 from depth_completion_ros.bag.reading import BagMessage, header_stamp_ns, iter_messages
 from depth_completion_ros.bag.topics import BagTopics
 from depth_completion_ros.checks import check_image
-from depth_completion_ros.decoding import (
-    PointCloud,
-    camera_info_to_camera,
-    cloud_to_points,
-    image_to_rgb,
-)
+from depth_completion_ros.compressed_image import message_to_rgb
+from depth_completion_ros.decoding import PointCloud, camera_info_to_camera, cloud_to_points
 from depth_completion_ros.errors import DataFormatError, DepthCompletionError, InputError
 from depth_completion_ros.evaluation.ground_truth import bag_frame_numbers
 from depth_completion_ros.geometry.camera import PinholeCamera
@@ -162,7 +158,7 @@ def _decode_message(message: BagMessage, topics: BagTopics
         return stamp, camera_info_to_camera(decoded)
     if message.topic == topics.points:
         return stamp, cloud_to_points(decoded)
-    return stamp, image_to_rgb(decoded)
+    return stamp, message_to_rgb(decoded)  # Image or CompressedImage (JPEG, PNG)
 
 
 def _bad_message(message: BagMessage, index: int, err: Exception) -> BadMessage:

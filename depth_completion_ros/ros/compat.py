@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from depth_completion_ros import decoding as conv
+from depth_completion_ros.compressed_image import compressed_to_rgb, is_compressed_image
 from depth_completion_ros.errors import CalibrationError, InputError
 from depth_completion_ros.ros import encoding as enc
 
@@ -128,14 +129,19 @@ def _cv_bridge() -> Any:
 
 
 def decode_image(msg: Any) -> np.ndarray:
-    """sensor_msgs/Image (rgb8, bgr8, rgba8, bgra8, mono8) -> (H, W, 3) uint8 RGB.
+    """sensor_msgs/Image (rgb8, bgr8, rgba8, bgra8, mono8) -> (H, W, 3) uint8 RGB; a
+    sensor_msgs/CompressedImage (JPEG, PNG) is decoded with OpenCV
+    (:func:`~depth_completion_ros.compressed_image.compressed_to_rgb`, as image_transport's
+    compressed subscriber does, with or without cv_bridge).
 
     Through cv_bridge when importable, else :func:`decoding.image_to_rgb` (zero-copy view).
 
     Raises:
         InputError: unsupported encoding, zero size, ``step`` too small, truncated data, or
-            cv_bridge failing on the message.
+            cv_bridge failing on the message; a CompressedImage OpenCV cannot decode.
     """
+    if is_compressed_image(msg):
+        return compressed_to_rgb(msg)
     if cv_bridge is None:
         return conv.image_to_rgb(msg)
     layout = conv.check_image_layout(msg)
@@ -202,8 +208,10 @@ def encode_cloud(xyz: np.ndarray, header: Any) -> Any:
 
 def subscribe_camera(node: Any, image_type: type, info_type: type, qos: Any,
                      on_image: Callable[[Any], None], on_info: Callable[[Any], None],
-                     on_unpaired: Callable[[Any], None]) -> tuple[str, tuple[Any, ...]]:
-    """Subscribe ``image`` and ``camera_info`` (relative names) of ``node``.
+                     on_unpaired: Callable[[Any], None], image_topic: str = "image"
+                     ) -> tuple[str, tuple[Any, ...]]:
+    """Subscribe ``image_topic`` (``image``, or a CompressedImage topic ``<image>/compressed``)
+    and ``camera_info`` (relative names) of ``node``.
 
     With message_filters: a TimeSynchronizer pairs them by exact stamp and calls
     ``on_info(info)`` then ``on_image(image)``; every image after :data:`CAMERA_QUEUE` images
@@ -216,8 +224,8 @@ def subscribe_camera(node: Any, image_type: type, info_type: type, qos: Any,
     """
     if message_filters is None:
         return "latest", (node.create_subscription(info_type, "camera_info", on_info, qos),
-                           node.create_subscription(image_type, "image", on_image, qos))
-    image_sub = message_filters.Subscriber(node, image_type, "image", qos_profile=qos)
+                           node.create_subscription(image_type, image_topic, on_image, qos))
+    image_sub = message_filters.Subscriber(node, image_type, image_topic, qos_profile=qos)
     info_sub = message_filters.Subscriber(node, info_type, "camera_info", qos_profile=qos)
     unpaired = [0]
 

@@ -24,8 +24,9 @@ from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
+from depth_completion_ros.bag.topics import COMPRESSED, compressed_topic
 from depth_completion_ros.checks import check_image
 from depth_completion_ros.decoding import check_header
 from depth_completion_ros.errors import ConfigError, DepthCompletionError, InputError, ModelError
@@ -89,6 +90,16 @@ def model_key(settings: NodeSettings) -> ModelKey:
 def sync_config(settings: NodeSettings) -> SyncConfig:
     """Timing of the sync policy from the parameters."""
     return settings.sync
+
+
+def image_subscription(node: Node, transport: str) -> tuple[type, str]:
+    """(message type, topic) of the image subscription: ``image`` (sensor_msgs/Image), or for
+    the ``compressed`` transport sensor_msgs/CompressedImage on ``<image>/compressed``, where
+    ``image`` is resolved first (namespace and remaps applied, as image_transport does), so
+    remapping ``image`` moves the compressed topic with it."""
+    if transport != COMPRESSED:
+        return Image, "image"
+    return CompressedImage, compressed_topic(node.resolve_topic_name("image"))
 
 
 @dataclass(frozen=True)
@@ -164,16 +175,18 @@ class DepthCompletionNode(Node):
         self.add_post_set_parameters_callback(self._apply)
         self.get_logger().info(f"serving model {self.settings.model!r}; optional ROS packages: "
                                f"{compat.available()}; image/camera_info pairing: "
-                               f"{self.camera_pairing}")
+                               f"{self.camera_pairing}; images: {self.image_topic} "
+                               f"({self.settings.image_transport})")
 
     def _setup_topics(self) -> None:
         s = self.settings
         qos_in = make_qos(s.input_qos, s.qos_depth)
         self.outputs = OutputPublishers(self, make_qos(s.output_qos, s.qos_depth))
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        image_type, self.image_topic = image_subscription(self, s.image_transport)
         self.camera_pairing, self._camera_subs = compat.subscribe_camera(
-            self, Image, CameraInfo, qos_in, self._on_image, self._on_camera_info,
-            self._on_unpaired_image)
+            self, image_type, CameraInfo, qos_in, self._on_image, self._on_camera_info,
+            self._on_unpaired_image, self.image_topic)
         self.create_subscription(PointCloud2, "points", self._on_points, qos_in)
 
     def _now(self) -> float:

@@ -29,6 +29,8 @@ from depth_completion_ros.settings import PipelineSettings
 from depth_completion_ros.sync.policy import SyncConfig
 
 QOS_CHOICES = ("sensor_data", "reliable", "best_effort")
+#: image_transport transports the node subscribes with: sensor_msgs/Image, CompressedImage
+TRANSPORT_CHOICES = ("raw", "compressed")
 #: flat parameter names of :class:`PipelineSettings` fields, and of its ``sync`` fields
 PIPELINE_FIELDS = ("use_rectified", "min_depth", "max_depth")
 SYNC_FIELDS = ("slop", "max_wait", "lidar_timeout")
@@ -56,6 +58,7 @@ class NodeSettings:
     publish_points_dense: bool = False
     color_min_depth: float = 0.0
     color_max_depth: float = 80.0
+    image_transport: str = "raw"
     input_qos: str = "sensor_data"
     output_qos: str = "reliable"
     qos_depth: int = 5
@@ -136,6 +139,9 @@ PARAMETERS: dict[str, tuple[str, tuple[Any, ...] | None, bool]] = {
                         False),
     "color_max_depth": ("metres mapped to the far end of the depth_color map", (0.1, 1000.0),
                         False),
+    "image_transport": ("raw: sensor_msgs/Image on image; compressed: sensor_msgs/CompressedImage "
+                        "(JPEG, PNG) on image/compressed (image_transport's convention: remap "
+                        "image, the suffix follows)", TRANSPORT_CHOICES, True),
     "input_qos": ("QoS of the subscriptions: sensor_data, reliable or best_effort", QOS_CHOICES,
                   True),
     "output_qos": ("QoS of the publishers: reliable, best_effort or sensor_data", QOS_CHOICES,
