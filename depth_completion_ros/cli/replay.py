@@ -22,7 +22,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("bag", metavar="BAG", help="rosbag2 folder (or .mcap / .db3 file)")
+    parser.add_argument("bag", metavar="BAG",
+                        help="rosbag2 folder (or .mcap / .db3 file), or a ROS 1 .bag file")
     parser.add_argument("--rate", type=float, default=1.0, help="speed factor (default 1.0)")
     parser.add_argument("--loop", action="store_true", help="start again after the end")
     parser.add_argument("--start-offset", type=float, default=0.0, metavar="S",
@@ -75,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"published {sum(stats.published.values())} messages in {stats.passes} "
                   "pass(es): " + ", ".join(f"{t} {n}" for t, n in stats.published.items())
                   + (f" (stopped by {received[0]})" if received else ""))
+            for topic, count in stats.skipped_messages.items():
+                print(f"not published: {count} message(s) of {topic} (ROS 1 -> ROS 2 "
+                      "conversion failed)")
             node.destroy_node()
         finally:
             rclpy.try_shutdown()

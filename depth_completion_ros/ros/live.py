@@ -21,7 +21,7 @@ from rclpy.node import Node
 
 from depth_completion_ros.bag.reading import BagMessage
 from depth_completion_ros.bag.schedule import ReplayOptions
-from depth_completion_ros.bag.topics import BagTopics
+from depth_completion_ros.bag.topics import COMPRESSED, BagTopics, transport_base
 from depth_completion_ros.errors import DepthCompletionError
 from depth_completion_ros.paths import config_dir
 from depth_completion_ros.ros.recorder import TopicRecorder
@@ -93,9 +93,16 @@ def frame_account(live: LiveRun, image_topic: str) -> FrameAccount:
 
 
 def node_command(topics: BagTopics, parameters: dict[str, object]) -> list[str]:
-    """The node's command line: remapped inputs, a private namespace, ``-p`` parameters."""
+    """The node's command line: remapped inputs, a private namespace, ``-p`` parameters.
+
+    With ``image_transport: compressed`` the node's ``image`` is remapped to the base of the
+    compressed topic (``/cam/image_raw`` for ``/cam/image_raw/compressed``): the node subscribes
+    to ``<image>/compressed``, as image_transport does.
+    """
+    image = transport_base(topics.image) if parameters.get("image_transport") == COMPRESSED \
+        else topics.image
     command = [sys.executable, "-c", _NODE_MAIN, "--ros-args", "-r", f"__ns:={NAMESPACE}",
-               "-r", f"image:={topics.image}", "-r", f"camera_info:={topics.camera_info}",
+               "-r", f"image:={image}", "-r", f"camera_info:={topics.camera_info}",
                "-r", f"points:={topics.points}"]
     for name, value in parameters.items():
         text = "[" + ",".join(repr(float(v)) for v in value) + "]" \

@@ -23,14 +23,15 @@ from typing import Any
 
 import numpy as np
 import yaml
-from rosbags.interfaces import Connection, ConnectionExtRosbag2, Qos
 from rosbags.rosbag2 import Writer
 
 from depth_completion_ros.bag.messages import TYPESTORE, point_cloud, stamp_to_ns
-from depth_completion_ros.bag.reading import BagMessage, iter_messages, open_bag
+from depth_completion_ros.bag.reading import BagMessage, bag_topics, iter_messages, readable_topics
 from depth_completion_ros.bag.schedule import ReplayOptions
+from depth_completion_ros.bag.topics import COMPRESSED, compressed_topic
+from depth_completion_ros.compressed_image import COMPRESSED_IMAGE_TYPE
 from depth_completion_ros.decoding import cloud_to_points
-from depth_completion_ros.errors import DataFormatError, DepthCompletionError, InputError
+from depth_completion_ros.errors import DepthCompletionError, InputError
 from depth_completion_ros.evaluation.frames import BadMessage, iter_bag_frames
 from depth_completion_ros.evaluation.offline import (
     EvaluationSetup,
@@ -59,31 +60,22 @@ def float_image(msg: Any) -> np.ndarray:
 
 
 def write_input_bag(source: Path, target: Path, setup: EvaluationSetup, lines: int) -> None:
-    """Copy ``source`` to ``target`` keeping only the input rings of ``lines`` in every cloud."""
-    with open_bag(source) as reader:
-        connections = list(reader.connections)
+    """Copy ``source`` (ROS 2 or ROS 1) to the rosbag2 ``target`` keeping only the input rings of
+    ``lines`` in every cloud; a ROS 1 message that could not be converted is left out (the
+    report lists it as a bad message)."""
     writer = Writer(target, version=8)
     with writer:
-        out = {c.topic: writer.add_connection(
-            c.topic, c.msgtype, typestore=TYPESTORE,
-            offered_qos_profiles=_offered_qos(c)) for c in connections
-            if not (lines == 0 and c.topic == setup.topics.points)}
+        out = {t.name: writer.add_connection(
+            t.name, t.msgtype, typestore=TYPESTORE,
+            offered_qos_profiles=list(t.offered_qos)) for t in readable_topics(source)
+            if not (lines == 0 and t.name == setup.topics.points)}
         for message in iter_messages(source):
-            if message.topic not in out:
+            if message.topic not in out or message.error is not None:
                 continue
             raw = message.raw
             if message.topic == setup.topics.points and lines != 64:
                 raw = _keep_input_rings(message, setup.ring_source, lines)
             writer.write(out[message.topic], message.log_time_ns, raw)
-
-
-def _offered_qos(connection: Connection) -> list[Qos]:
-    """The QoS profiles a rosbag2 connection was recorded with (a rosbag2 reader makes only
-    rosbag2 connections)."""
-    ext = connection.ext
-    if not isinstance(ext, ConnectionExtRosbag2):
-        raise DataFormatError(f"{connection.topic}: not a rosbag2 connection, no QoS profiles")
-    return ext.offered_qos_profiles
 
 
 def _keep_input_rings(message: BagMessage, ring_source: str, lines: int) -> bytes:
@@ -121,9 +113,12 @@ def evaluate_online(request: Any, setup: EvaluationSetup, transform: np.ndarray
     with tempfile.TemporaryDirectory() as tmp:
         bag = Path(tmp) / "input"
         write_input_bag(setup.bag, bag, setup, lines)
-        parameters = node_parameters(request, transform, setup.pipeline, Path(tmp))
+        transport = image_transport(setup.bag, setup.topics.image)
+        parameters = node_parameters(request, transform, setup.pipeline, Path(tmp),
+                                     image_transport=transport)
         live = run_live(bag, setup.topics, parameters,
-                        ReplayOptions(rate=request.rate, max_loops=2 if request.warm_up else 1))
+                        ReplayOptions(rate=request.rate, max_loops=2 if request.warm_up else 1,
+                                      remap=_compressed_remap(setup.topics.image, transport)))
     scored = [m for m in live.outputs if m.log_time_ns >= live.replay.pass_started_ns[-1]]
     decoded = [(m, m.decode()) for m in scored]
     depth = {m.topic.rsplit("/", 1)[1] + str(stamp_to_ns(d.header.stamp)): d for m, d in decoded}
@@ -144,14 +139,29 @@ def evaluate_online(request: Any, setup: EvaluationSetup, transform: np.ndarray
     return rows, snapshots, {"node": node}
 
 
+def image_transport(bag: Path, image_topic: str) -> str:
+    """The node's ``image_transport`` for the bag's image topic: ``compressed`` when it holds
+    sensor_msgs/CompressedImage, else ``raw``."""
+    return COMPRESSED if bag_topics(bag).get(image_topic) == COMPRESSED_IMAGE_TYPE else "raw"
+
+
+def _compressed_remap(image_topic: str, transport: str) -> tuple[tuple[str, str], ...]:
+    """Replay remap putting compressed images on ``<topic>/compressed`` when their topic does
+    not follow image_transport's convention (the node subscribes there)."""
+    if transport != COMPRESSED or image_topic.endswith(f"/{COMPRESSED}"):
+        return ()
+    return ((image_topic, compressed_topic(image_topic)),)
+
+
 def node_parameters(request: Any, transform: np.ndarray, pipeline: PipelineSettings,
-                    folder: Path) -> dict[str, Any]:
+                    folder: Path, *, image_transport: str = "raw") -> dict[str, Any]:
     """The live node's parameters, built from the settings type (a renamed parameter fails here,
     not silently in the node).
 
     The evaluation's model (its config written as a model preset into ``folder``), device,
-    precision, pipeline and transform; reliable inputs (like ``ros2 bag play``: no transport loss
-    to score); no colour / sparse outputs. Only values that differ from the node's defaults are
+    precision, pipeline and transform; the image transport (``compressed`` for a bag of
+    CompressedImage); reliable inputs (like ``ros2 bag play``: no transport loss to score); no
+    colour / sparse outputs. Only values that differ from the node's defaults are
     returned.
     """
     model_config = ""
@@ -166,7 +176,7 @@ def node_parameters(request: Any, transform: np.ndarray, pipeline: PipelineSetti
                             model_config=model_config, pipeline=pipeline,
                             lidar_to_camera=tuple(float(v) for v in transform.reshape(-1)),
                             publish_depth_color=False, publish_sparse_depth=False,
-                            input_qos="reliable")
+                            input_qos="reliable", image_transport=image_transport)
     defaults = NodeSettings().to_parameters()
     return {name: value for name, value in settings.to_parameters().items()
             if value != defaults[name]}

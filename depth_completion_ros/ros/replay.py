@@ -1,10 +1,13 @@
-"""Publish a rosbag2 through rclpy with its original timing (``depth-completion replay``).
+"""Publish a bag through rclpy with its original timing (``depth-completion replay``).
 
 The bag is read with the pure-Python ``rosbags`` (:mod:`depth_completion_ros.bag.reading`) and each
-message is published as the CDR bytes stored in the bag (``Publisher.publish(bytes)``), so nothing
-is deserialised or re-serialised. Timing, rate factor, start offset, loops and remaps come from
-:mod:`depth_completion_ros.bag.schedule`. ``/tf_static`` is published with transient-local QoS so
-late subscribers still get it. On a machine with ROS 2, ``ros2 bag play`` does the same.
+message is published as CDR bytes (``Publisher.publish(bytes)``): a ROS 2 bag's as stored (nothing
+is deserialised or re-serialised), a ROS 1 bag's converted to the ROS 2 message of the same type
+(:mod:`depth_completion_ros.bag.ros1`; topics of ROS 1 types without a ROS 2 definition, and
+messages that fail to convert, are skipped and counted). Timing, rate factor, start offset,
+loops and remaps come from :mod:`depth_completion_ros.bag.schedule`. ``/tf_static`` is published
+with transient-local QoS so late subscribers still get it. On a machine with ROS 2,
+``ros2 bag play`` does the same.
 """
 from __future__ import annotations
 
@@ -19,7 +22,12 @@ from typing import Any
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-from depth_completion_ros.bag.reading import bag_topics, header_stamp_ns, iter_messages
+from depth_completion_ros.bag.reading import (
+    bag_topics,
+    header_stamp_ns,
+    iter_messages,
+    unreadable_topics,
+)
 from depth_completion_ros.bag.schedule import ReplayOptions, due_offsets
 from depth_completion_ros.bag.topics import TF_STATIC_TOPIC
 
@@ -38,14 +46,17 @@ class ReplayStats:
     Attributes:
         published: bag topic -> messages published.
         passes: completed passes over the bag.
-        skipped_topics: bag topic -> reason it was not published (type not importable here).
+        skipped_topics: bag topic -> reason it was not published (type not importable here, or
+            a ROS 1 type without a ROS 2 definition).
         pass_started_ns: wall-clock time (ns) at which each pass began.
+        skipped_messages: bag topic -> ROS 1 messages not published (they failed to convert).
     """
 
     published: dict[str, int] = field(default_factory=dict)
     passes: int = 0
     skipped_topics: dict[str, str] = field(default_factory=dict)
     pass_started_ns: list[int] = field(default_factory=list)
+    skipped_messages: dict[str, int] = field(default_factory=dict)
 
 
 def message_class(msgtype: str) -> Any:
@@ -74,6 +85,9 @@ class BagPlayer:
         self._options = options
         self.stats = ReplayStats()
         self._publishers: dict[str, Any] = {}
+        self.stats.skipped_topics.update({t: reason for t, reason in
+                                          unreadable_topics(self._bag).items()
+                                          if not topics or t in topics})
         for topic, msgtype in bag_topics(self._bag).items():
             if topics and topic not in topics:
                 continue
@@ -113,6 +127,10 @@ class BagPlayer:
             delay = start + offset - time.monotonic()
             if delay > 0 and stop.wait(delay):
                 break
+            if message.error is not None:
+                skipped = self.stats.skipped_messages
+                skipped[message.topic] = skipped.get(message.topic, 0) + 1
+                continue
             self._publishers[message.topic].publish(message.raw)
             self.stats.published[message.topic] += 1
             if self._on_publish is not None and message.topic != TF_STATIC_TOPIC:
