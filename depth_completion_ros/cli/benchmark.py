@@ -1,8 +1,16 @@
-"""``depth-completion benchmark``: held-out-beam scores and median time per frame of models.
+"""``depth-completion benchmark``: held-out-beam scores and median time per frame of models, or
+(``--speed``) the speed of the learned models' networks without weights.
 
-Runs the held-out-beam protocol (:mod:`depth_completion_ros.evaluation.heldout`) on a KITTI raw
-drive (default: the embedded 4-frame sample, KITTI CC BY-NC-SA 3.0) for the given models,
-interleaved frame by frame, and prints devkit RMSE / MAE (mm) and the median ms per frame.
+Default: runs the held-out-beam protocol (:mod:`depth_completion_ros.evaluation.heldout`) on a
+KITTI raw drive (default: the embedded 4-frame sample, KITTI CC BY-NC-SA 3.0) for the given
+models, interleaved frame by frame, and prints devkit RMSE / MAE (mm) and the median ms per
+frame.
+
+``--speed``: each size (``--variants``, default small and full) of each learned model
+(``--models``, default every learned model) built with random weights and timed on frame 0 of
+the drive (all points; the network sees the 1216x352 crop): median and p95 of ``--runs`` calls
+after ``--warmup`` untimed ones, of ``predict`` and of the forward pass, at ``--precision`` on
+``--device``, with the machine (:mod:`depth_completion_ros.engine.speed`).
 """
 from __future__ import annotations
 
@@ -17,10 +25,14 @@ from depth_completion_ros.cli.model_options import add_model_options
 from depth_completion_ros.devices import Device
 from depth_completion_ros.errors import ConfigError, DataFormatError
 from depth_completion_ros.evaluation.heldout import VARIANTS, iter_drive, score_frame
+from depth_completion_ros.geometry.projection import project_to_depth
+from depth_completion_ros.io.kitti_raw import open_sequence
 from depth_completion_ros.metrics.devkit import DepthMetrics, mean_metrics
-from depth_completion_ros.models import get_model, load_preset
+from depth_completion_ros.models import get_entry, get_model, list_models, load_preset
 from depth_completion_ros.models.model_config import parse_set, resolve_model_config
 from depth_completion_ros.paths import SAMPLE_DIR
+
+DEFAULT_MODELS = ("classical", "ip_basic", "nearest")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,14 +45,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drive", type=Path, default=SAMPLE_DIR, help="KITTI raw drive folder")
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="32",
                         help="held-out variant: lines in")
-    parser.add_argument("--models", nargs="+", default=["classical", "ip_basic", "nearest"])
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="models to run (default: classical ip_basic nearest; with --speed "
+                             "every learned model)")
     parser.add_argument("--device", choices=Device.choices(), default=Device.AUTO.value)
+    parser.add_argument("--speed", action="store_true",
+                        help="time the learned models' networks (random weights, no checkpoint "
+                             "needed) instead of scoring models")
+    parser.add_argument("--variants", nargs="+", default=["small", "full"],
+                        help="with --speed: network sizes to time (small: the 2-core CPU "
+                             "variant; full: the paper's)")
+    parser.add_argument("--runs", type=_positive, default=50,
+                        help="with --speed: timed calls per case")
+    parser.add_argument("--warmup", type=_positive, default=3,
+                        help="with --speed: untimed calls first")
     add_model_options(
         parser, config_help="model preset (config/models/*.yaml format); applies to the model it "
                             "names, which must be one of --models",
         set_help="override one config field, e.g. blur_px=9 (value read as YAML), of every model "
                  "of --models (each must have the key: list one model to tune it); repeatable; "
                  "wins over --model-config")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def _configs(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -55,7 +86,11 @@ def _configs(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one line per model; returns 0."""
+    """Print one line per model (or per model, size and precision with ``--speed``); returns 0."""
+    if args.speed:
+        return _run_speed(args)
+    if args.models is None:
+        args.models = list(DEFAULT_MODELS)
     configs = _configs(args)
     models = {name: get_model(name, configs[name], device=args.device, precision=args.precision)
               for name in args.models}
@@ -75,3 +110,42 @@ def run(args: argparse.Namespace) -> int:
               f"median {np.median(times[name]):6.1f} ms/frame ({len(times[name])} frames, "
               f"held-out {args.variant} lines)")
     return 0
+
+
+def _run_speed(args: argparse.Namespace) -> int:
+    """``--speed``: one line per model, size and precision."""
+    from depth_completion_ros.engine.device import select_device
+    from depth_completion_ros.engine.speed import machine, time_model, variant_config
+
+    entries = ([get_entry(name) for name in args.models] if args.models is not None
+               else [entry for entry in list_models() if entry.network is not None])
+    if args.model_config is not None or args.overrides:
+        raise ConfigError("--speed times the fixed sizes of --variants: --model-config and "
+                          "--set do not apply")
+    for entry in entries:  # every name and size checked before anything runs
+        for variant in args.variants:
+            variant_config(entry, variant)
+    frame = _speed_frame(args.drive)
+    print(machine(select_device(args.device, [])))
+    print(f"learned models at {frame[0].shape[1]}x{frame[0].shape[0]} in (network: the "
+          f"1216x352 crop), random weights; {args.warmup} untimed then {args.runs} timed "
+          f"predict calls per case")
+    print(f"{'model':7} {'size':6} {'config':52} {'prec':5} {'median ms':>10} {'p95 ms':>8} "
+          f"{'fwd median':>11} {'fwd p95':>8}")
+    for entry in entries:
+        for variant in args.variants:
+            r = time_model(entry, variant, frame, device=args.device, precision=args.precision,
+                           runs=args.runs, warmup=args.warmup)
+            print(f"{r.model:7} {r.variant:6} {r.config:52} {r.precision:5} {r.median_ms:10.1f} "
+                  f"{r.p95_ms:8.1f} {r.forward_median_ms:11.1f} {r.forward_p95_ms:8.1f}"
+                  + (f"  ({r.notes})" if r.notes else ""))
+    return 0
+
+
+def _speed_frame(drive: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rgb, sparse metres of all points, K) of frame 0 of ``drive``."""
+    frame = open_sequence(drive).frame(0)
+    height, width = frame.image.shape[:2]
+    camera = frame.calibration.camera(2, width, height)
+    sparse = project_to_depth(frame.points[:, :3], frame.calibration.lidar_to_camera(), camera)
+    return frame.image, np.asarray(sparse, np.float32), camera.intrinsics(rectified=True)

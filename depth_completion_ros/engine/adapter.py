@@ -23,7 +23,7 @@ from depth_completion_ros.arrays import Array, FloatArray, UInt8Array
 from depth_completion_ros.devices import Device, Precision
 from depth_completion_ros.engine.inference import InferenceEngine
 from depth_completion_ros.engine.preprocess import Preprocessor
-from depth_completion_ros.errors import ModelError
+from depth_completion_ros.errors import MissingWeightsError, ModelError
 from depth_completion_ros.models.base import (
     CompletionOutput,
     DepthModel,
@@ -31,7 +31,11 @@ from depth_completion_ros.models.base import (
     SpecModel,
     check_inputs,
 )
-from depth_completion_ros.models.checkpoint import load_checkpoint
+from depth_completion_ros.models.checkpoint import (
+    apply_checkpoint,
+    check_architecture,
+    read_checkpoint,
+)
 from depth_completion_ros.models.weights import InputSpec
 
 
@@ -75,33 +79,53 @@ class TorchModelAdapter(SpecModel):
         float32 metres, K (1, 3, 3) float64."""
         device = self.engine.device
         rgb_t = None if rgb is None else \
-            torch.from_numpy(np.ascontiguousarray(rgb)).to(device).permute(2, 0, 1)[None]
+            torch.from_numpy(_writable(rgb, np.uint8)).to(device).permute(2, 0, 1)[None]
         sparse_t = None if sparse is None else \
-            torch.from_numpy(np.ascontiguousarray(sparse, np.float32)).to(device)[None, None]
+            torch.from_numpy(_writable(sparse, np.float32)).to(device)[None, None]
         K_t = torch.from_numpy(np.array(K, np.float64)).to(device)[None]
         return rgb_t, sparse_t, K_t
 
 
+def _writable(array: Array, dtype: type) -> Array:
+    """C-contiguous ``dtype`` array torch may wrap: a read-only one (a message's buffer) is
+    copied, since torch does not support tensors over read-only memory."""
+    out = np.ascontiguousarray(array, dtype)
+    return out if out.flags.writeable else out.copy()
+
+
 def torch_model_factory(spec: ModelSpec, build: Callable[[Any], torch.nn.Module],
-                        input_spec: InputSpec, *, warmup: int = 1) -> Callable[..., DepthModel]:
-    """Registry factory of a learned model.
+                        input_spec: InputSpec, *, warmup: int = 1,
+                        architecture: tuple[str, ...] = (),
+                        missing_weights: str | None = None) -> Callable[..., DepthModel]:
+    """Registry factory of a learned model whose weights are in this package's format.
 
     Args:
         spec: the model's spec.
         build: config -> the network (random weights; the checkpoint fills them).
         input_spec: what the network expects; the checkpoint's stored spec must equal it.
         warmup: see :class:`TorchModelAdapter`.
+        architecture: config fields that shape the weights: a checkpoint whose stored config
+            differs on one is refused before the network is built, naming the ``--set``
+            options that build its network.
+        missing_weights: the message when no checkpoint is given (MissingWeightsError: where
+            weights come from); None: a generic ModelError.
 
-    The factory raises ModelError without a checkpoint, and CheckpointError when the file does
-    not match (model name, input spec, state dict keys and shapes; strict, ``weights_only``).
+    The file is read once, weights-only; the factory raises CheckpointError when it does not
+    match (model name, architecture, input spec, state dict keys and shapes; strict).
     """
     def factory(config: Any, *, checkpoint: Path | None, device: Device | str = Device.AUTO,
                 precision: Precision | str = Precision.FP32) -> DepthModel:
         if checkpoint is None:
+            if missing_weights is not None:
+                raise MissingWeightsError(missing_weights)
             raise ModelError(f"model {spec.name!r} needs weights: pass a checkpoint (it lists "
                              f"no default weights)")
+        meta, state = read_checkpoint(checkpoint)
+        if meta.model == spec.name:
+            check_architecture(config, meta.config, architecture, path=checkpoint)
         module = build(config)
-        meta = load_checkpoint(checkpoint, module, model_name=spec.name, input_spec=input_spec)
+        apply_checkpoint(meta, state, module, path=checkpoint, model_name=spec.name,
+                         input_spec=input_spec)
         return TorchModelAdapter(spec, module, meta.input_spec, device=device,
                                  precision=precision, warmup=warmup)
     return factory

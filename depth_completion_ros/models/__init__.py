@@ -5,9 +5,10 @@ nothing depends on an import side effect elsewhere.
 """
 from __future__ import annotations
 
-from depth_completion_ros.models import classical, ip_basic, nearest, nlspn  # noqa: F401  (register)
+from depth_completion_ros.models import classical, cspn, ip_basic, nearest, nlspn  # noqa: F401  (register)
 from depth_completion_ros.models.base import CompletionOutput, DepthModel, ModelInput, ModelSpec
 from depth_completion_ros.models.registry import (
+    LearnedNetwork,
     ModelEntry,
     get_entry,
     get_model,
@@ -18,6 +19,6 @@ from depth_completion_ros.models.registry import (
 )
 from depth_completion_ros.models.weights import InputSpec, WeightsSpec
 
-__all__ = ["CompletionOutput", "DepthModel", "InputSpec", "ModelEntry", "ModelInput", "ModelSpec",
-           "WeightsSpec", "get_entry", "get_model", "list_models", "load_preset",
-           "register_model", "temporary_model"]
+__all__ = ["CompletionOutput", "DepthModel", "InputSpec", "LearnedNetwork", "ModelEntry",
+           "ModelInput", "ModelSpec", "WeightsSpec", "get_entry", "get_model", "list_models",
+           "load_preset", "register_model", "temporary_model"]

@@ -17,6 +17,7 @@ unexpected or of the wrong shape. There is no ``strict=False`` path.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,18 @@ def load_checkpoint(path: str | Path, module: nn.Module, *, model_name: str,
             the checkpoint belongs to another model or was trained on another input spec.
     """
     meta, state = read_checkpoint(path)
+    apply_checkpoint(meta, state, module, path=path, model_name=model_name,
+                     input_spec=input_spec)
+    return meta
+
+
+def apply_checkpoint(meta: CheckpointMeta, state: dict[str, torch.Tensor], module: nn.Module,
+                     *, path: str | Path, model_name: str, input_spec: InputSpec) -> None:
+    """Check what :func:`read_checkpoint` returned against a model and load it strictly.
+
+    Raises:
+        CheckpointError: another model, another input spec, or keys / shapes that differ.
+    """
     if meta.model != model_name:
         raise CheckpointError(f"checkpoint {path} is for model {meta.model!r}, "
                               f"not {model_name!r}")
@@ -161,4 +174,25 @@ def load_checkpoint(path: str | Path, module: nn.Module, *, model_name: str,
                               + "; ".join(differences))
     check_state_dict(module, state, source=f"checkpoint {path}")
     module.load_state_dict(state, strict=True)
-    return meta
+
+
+def check_architecture(config: Any, stored: Mapping[str, Any], keys: tuple[str, ...], *,
+                       path: str | Path) -> None:
+    """Refuse a checkpoint whose stored config differs from ``config`` on a field that shapes
+    the weights, saying which ``--set`` options build the checkpoint's network.
+
+    Args:
+        config: the requested model config (a dataclass).
+        stored: the checkpoint's stored config.
+        keys: the config fields that change the weights' shapes.
+        path: the checkpoint (for the message).
+
+    Raises:
+        CheckpointError: a field of ``keys`` differs.
+    """
+    differing = [f"{key}={stored[key]!r} (config: {getattr(config, key)!r})"
+                 for key in keys if key in stored and stored[key] != getattr(config, key)]
+    if differing:
+        sets = " ".join(f"--set {key}={stored[key]}" for key in keys if key in stored)
+        raise CheckpointError(f"checkpoint {path} was trained with {', '.join(differing)}; "
+                              f"build the same network ({sets})")

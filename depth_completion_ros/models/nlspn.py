@@ -23,7 +23,7 @@ from depth_completion_ros.devices import Device, Precision
 from depth_completion_ros.errors import ConfigError, MissingWeightsError
 from depth_completion_ros.geometry.crop import KITTI_CROP
 from depth_completion_ros.models.base import DepthModel, ModelInput, ModelSpec
-from depth_completion_ros.models.registry import register_model
+from depth_completion_ros.models.registry import LearnedNetwork, register_model
 from depth_completion_ros.models.weights import InputSpec
 
 SPEC = ModelSpec(
@@ -110,4 +110,15 @@ def factory(config: NLSPNConfig, *, checkpoint: Path | None, device: Device | st
     return model
 
 
-register_model(SPEC, factory=factory, config_cls=NLSPNConfig)
+def build_network(config: NLSPNConfig):  # type: ignore[no-untyped-def]  # torch imported lazily
+    """The network of ``config`` with random weights (legacy offsets only if the config says
+    so)."""
+    from depth_completion_ros.models import nlspn_loading
+
+    return nlspn_loading.build_network(config, legacy_offsets=config.legacy_offsets is True)
+
+
+NETWORK = LearnedNetwork(build_network, INPUT_SPEC,
+                         variants={"small": {"backbone_depth": 18, "width": 16}, "full": {}})
+
+register_model(SPEC, factory=factory, config_cls=NLSPNConfig, network=NETWORK)

@@ -18,7 +18,11 @@ from typing import Any
 
 from depth_completion_ros.errors import CheckpointError
 from depth_completion_ros.models.authors_checkpoint import authors_state_dict, load_weights_only
-from depth_completion_ros.models.checkpoint import check_state_dict, load_checkpoint
+from depth_completion_ros.models.checkpoint import (
+    check_architecture,
+    check_state_dict,
+    load_checkpoint,
+)
 from depth_completion_ros.models.nlspn import INPUT_SPEC, SPEC, NLSPNConfig
 from depth_completion_ros.networks.nlspn import NLSPNNet
 
@@ -67,19 +71,10 @@ def _load_package_format(config: NLSPNConfig, path: Path, payload: Any) -> NLSPN
                               f"authors' format (a dict whose 'net' maps names to tensors)")
     stored = payload.get("config")
     stored = stored if isinstance(stored, Mapping) else {}
-    _check_architecture(config, stored, path)
+    check_architecture(config, stored, _ARCHITECTURE, path=path)
     legacy = config.legacy_offsets
     if legacy is None:
         legacy = stored.get("legacy_offsets") is True
     net = build_network(config, legacy_offsets=legacy)
     load_checkpoint(path, net, model_name=SPEC.name, input_spec=INPUT_SPEC)
     return net
-
-
-def _check_architecture(config: NLSPNConfig, stored: Mapping[str, Any], path: Path) -> None:
-    differing = [f"{key}={stored[key]!r} (config: {getattr(config, key)!r})"
-                 for key in _ARCHITECTURE if key in stored and stored[key] != getattr(config, key)]
-    if differing:
-        sets = " ".join(f"--set {key}={stored[key]}" for key in _ARCHITECTURE if key in stored)
-        raise CheckpointError(f"checkpoint {path} was trained with {', '.join(differing)}; "
-                              f"build the same network ({sets})")

@@ -28,7 +28,7 @@ from depth_completion_ros.errors import ConfigError, InputError, ModelError
 from depth_completion_ros.models.base import DepthModel, ModelSpec
 
 if TYPE_CHECKING:
-    from depth_completion_ros.models.weights import WeightsSpec
+    from depth_completion_ros.models.weights import InputSpec, WeightsSpec
 
 
 class ModelFactory(Protocol):
@@ -40,6 +40,25 @@ class ModelFactory(Protocol):
 
 
 @dataclass(frozen=True)
+class LearnedNetwork:
+    """How a learned model's network is built without weights: what benchmarks (speed does not
+    depend on the weights' values) and training (which makes the weights) start from.
+
+    Attributes:
+        build: typed config -> the ``nn.Module`` with random weights (imports torch when
+            called, so registering and listing models do not).
+        input_spec: the preprocessing the network expects (crop, normalisation, stride, depth
+            scale), the one a checkpoint of it must store.
+        variants: named sizes, name -> config overrides: ``"full"`` (the paper's network) and
+            ``"small"`` (the 2-core CPU variant).
+    """
+
+    build: Callable[[Any], Any]
+    input_spec: InputSpec
+    variants: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     """One registered model.
 
@@ -48,12 +67,14 @@ class ModelEntry:
         factory: builds the model (see :class:`ModelFactory`).
         config_cls: frozen dataclass of the model's config; all fields have defaults.
         weights: published weights, the default first; empty for learning-free models.
+        network: how the network is built without weights; None for learning-free models.
     """
 
     spec: ModelSpec
     factory: ModelFactory
     config_cls: type
     weights: tuple[WeightsSpec, ...] = ()
+    network: LearnedNetwork | None = None
 
     @property
     def name(self) -> str:
@@ -80,7 +101,8 @@ _REGISTRY: dict[str, ModelEntry] = {}
 
 
 def register_model(spec: ModelSpec, *, factory: Callable[..., DepthModel], config_cls: type,
-                   weights: Sequence[WeightsSpec] = ()) -> ModelEntry:
+                   weights: Sequence[WeightsSpec] = (),
+                   network: LearnedNetwork | None = None) -> ModelEntry:
     """Add a model to the registry under ``spec.name``.
 
     Args:
@@ -88,6 +110,7 @@ def register_model(spec: ModelSpec, *, factory: Callable[..., DepthModel], confi
         factory: see :class:`ModelFactory`.
         config_cls: frozen dataclass of the model's config; all fields have defaults.
         weights: published weights, the default first.
+        network: a learned model's network builder (:class:`LearnedNetwork`).
 
     Raises:
         ModelError: the name is already registered, or ``config_cls`` is not a frozen dataclass.
@@ -99,7 +122,7 @@ def register_model(spec: ModelSpec, *, factory: Callable[..., DepthModel], confi
     if params is None or not params.frozen:
         raise ModelError(f"config of model {name!r} must be a frozen dataclass, "
                          f"got {config_cls!r}")
-    entry = ModelEntry(spec, factory, config_cls, tuple(weights))
+    entry = ModelEntry(spec, factory, config_cls, tuple(weights), network)
     _REGISTRY[name] = entry
     return entry
 

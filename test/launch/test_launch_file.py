@@ -104,8 +104,8 @@ def test_every_model_preset_is_launchable(launch_file):
 
 
 def test_unknown_preset_is_refused_with_the_known_ones(launch_file):
-    with pytest.raises(RuntimeError, match=r"preset 'cspn'.*'classical'"):
-        _launch(launch_file, preset="cspn")
+    with pytest.raises(RuntimeError, match=r"preset 'no_such_model'.*'classical'"):
+        _launch(launch_file, preset="no_such_model")
 
 
 def test_an_exported_profile_is_kept(launch_file, monkeypatch):

@@ -1,12 +1,15 @@
-"""One frame of the embedded sample as models see it, and the output convention models keep."""
+"""One frame of the embedded sample as models see it, the output convention models keep, and
+weights / inputs from formulas for the learned models' golden outputs."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from depth_completion_ros.geometry.projection import project_to_depth
 from depth_completion_ros.io.kitti_raw import open_sequence
@@ -75,3 +78,41 @@ def output_convention() -> Callable[[CompletionOutput, SampleFrame], None]:
 def on_sample() -> Callable[[DepthModel, SampleFrame], CompletionOutput]:
     """:func:`run_on_sample` for test modules."""
     return run_on_sample
+
+
+def formula_weights(net: torch.nn.Module) -> None:
+    """Every floating tensor of ``net``'s state from a formula (no random generator: a golden
+    output must not depend on torch's RNG algorithms), BN statistics included."""
+    with torch.no_grad():
+        for i, (name, t) in enumerate(sorted(net.state_dict().items())):
+            if not t.is_floating_point():
+                continue
+            wave = torch.sin(torch.arange(t.numel(), dtype=torch.float64) * 0.731 + i)
+            wave = wave.view(t.shape)
+            if name.endswith("running_var"):
+                value = 1.0 + 0.5 * wave.abs()
+            elif t.ndim == 4:
+                value = wave / math.sqrt(t[0].numel())
+            elif name.endswith("weight"):
+                value = 1.0 + 0.1 * wave
+            else:
+                value = 0.1 * wave
+            t.copy_(value)
+
+
+def formula_inputs(height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(1, 3, H, W) normalised-looking image and (1, 1, H, W) ~15 % measured pixels at
+    5..45 m, from formulas."""
+    y, x = torch.meshgrid(torch.arange(height, dtype=torch.float32),
+                          torch.arange(width, dtype=torch.float32), indexing="ij")
+    rgb = torch.stack([torch.sin(0.3 * x + c) + torch.cos(0.2 * y - c) for c in (0, 1, 2)])
+    measured = (torch.sin(1.7 * x + 2.3 * y) > 0.7).float()
+    sparse = measured * (25.0 + 20.0 * torch.sin(0.05 * x + 0.11 * y))
+    return rgb[None], sparse[None, None]
+
+
+@pytest.fixture(scope="session")
+def formulas() -> tuple[Callable[[torch.nn.Module], None],
+                        Callable[[int, int], tuple[torch.Tensor, torch.Tensor]]]:
+    """(:func:`formula_weights`, :func:`formula_inputs`) for test modules."""
+    return formula_weights, formula_inputs

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import runpy
 from pathlib import Path
 
 import numpy as np
@@ -107,10 +107,10 @@ def test_forward_shapes_and_dtypes_at_odd_sizes(height, width, batch):
     assert (out[:, 0] >= 0).all() and ((out[:, 1] > 0) & (out[:, 1] < 1)).all()
 
 
-def test_half_precision_network_returns_float32():
+def test_half_precision_network_returns_float32(formulas):
     torch.manual_seed(1)
     net = _net().eval().to(torch.bfloat16)  # bf16 on the CPU stands in for the GPU's halves
-    rgb, sparse = _inputs(24, 40)
+    rgb, sparse = formulas[1](24, 40)
     with torch.no_grad():
         out = net(rgb.bfloat16(), sparse.bfloat16(), torch.eye(3)[None])
     assert out.dtype == torch.float32 and out.shape == (1, 2, 24, 40) and out.isfinite().all()
@@ -136,24 +136,11 @@ def test_sampling_positions_stay_float32_in_half_precision():
     torch.testing.assert_close(inner, torch.full_like(inner, 0.30078125), rtol=0, atol=2e-3)
 
 
-def _deterministic(net: torch.nn.Module) -> None:
-    """Weights from a formula (no random generator: the golden output must not depend on
-    torch's RNG algorithms), BN statistics included; the propagation's constants as loaded."""
+def _deterministic(net: NLSPNNet, formula_weights) -> None:
+    """:func:`formula_weights`, then the propagation's constants as the authors' file holds
+    them."""
+    formula_weights(net)
     with torch.no_grad():
-        for i, (name, t) in enumerate(sorted(net.state_dict().items())):
-            if not t.is_floating_point():
-                continue
-            wave = torch.sin(torch.arange(t.numel(), dtype=torch.float64) * 0.731 + i)
-            wave = wave.view(t.shape)
-            if name.endswith("running_var"):
-                value = 1.0 + 0.5 * wave.abs()
-            elif t.ndim == 4:
-                value = wave / math.sqrt(t[0].numel())
-            elif name.endswith("weight"):
-                value = 1.0 + 0.1 * wave
-            else:
-                value = 0.1 * wave
-            t.copy_(value)
         prop = net.prop_layer
         prop.w.fill_(1.0)
         prop.b.zero_()
@@ -161,33 +148,23 @@ def _deterministic(net: torch.nn.Module) -> None:
         prop.aff_scale_const.fill_(4.0)
 
 
-def _inputs(height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A normalised-looking image and ~15 % measured pixels at 5..45 m, from formulas."""
-    y, x = torch.meshgrid(torch.arange(height, dtype=torch.float32),
-                          torch.arange(width, dtype=torch.float32), indexing="ij")
-    rgb = torch.stack([torch.sin(0.3 * x + c) + torch.cos(0.2 * y - c) for c in (0, 1, 2)])
-    measured = (torch.sin(1.7 * x + 2.3 * y) > 0.7).float()
-    sparse = measured * (25.0 + 20.0 * torch.sin(0.05 * x + 0.11 * y))
-    return rgb[None], sparse[None, None]
-
-
 GOLDEN_SIZE = (23, 37)
 
 
-def _golden_outputs() -> dict[str, np.ndarray]:
-    rgb, sparse = _inputs(*GOLDEN_SIZE)
+def _golden_outputs(formula_weights, formula_inputs) -> dict[str, np.ndarray]:
+    rgb, sparse = formula_inputs(*GOLDEN_SIZE)
     outputs = {}
     for legacy in (False, True):
         net = _net(legacy_offsets=legacy).eval()
-        _deterministic(net)
+        _deterministic(net, formula_weights)
         with torch.no_grad():
             outputs[f"legacy_{legacy}"] = net(rgb, sparse, torch.eye(3)[None]).numpy()
     return outputs
 
 
-def test_seeded_output_matches_the_golden_tensor():
+def test_seeded_output_matches_the_golden_tensor(formulas):
     golden = np.load(GOLDEN)
-    got = _golden_outputs()
+    got = _golden_outputs(*formulas)
     assert sorted(golden.files) == sorted(got)
     for key, value in got.items():
         np.testing.assert_allclose(value, golden[key], rtol=1e-4, atol=1e-4, err_msg=key)
@@ -386,11 +363,11 @@ def test_cuda_requested_without_cuda_runs_on_the_cpu_with_a_note(tmp_path):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("precision, rel_p99", [("fp32", 1e-3), ("fp16", 0.05), ("bf16", 0.1)])
-def test_cuda_agrees_with_the_cpu(precision, rel_p99):
+def test_cuda_agrees_with_the_cpu(precision, rel_p99, formulas):
     """Same weights and inputs: the 99th percentile of |cuda - cpu| / max(cpu, 1 m)."""
     net = _net({"backbone_depth": 34, "width": 64, "prop_time": 18}).eval()
-    _deterministic(net)
-    rgb, sparse = _inputs(96, 320)
+    _deterministic(net, formulas[0])
+    rgb, sparse = formulas[1](96, 320)
     K = torch.eye(3)[None]
     with torch.no_grad():
         cpu = net(rgb, sparse, K)
@@ -402,5 +379,6 @@ def test_cuda_agrees_with_the_cpu(precision, rel_p99):
 
 
 if __name__ == "__main__":
-    np.savez(GOLDEN, **_golden_outputs())
+    helpers = runpy.run_path(str(HERE / "conftest.py"))
+    np.savez(GOLDEN, **_golden_outputs(helpers["formula_weights"], helpers["formula_inputs"]))
     print(f"wrote {GOLDEN}")
