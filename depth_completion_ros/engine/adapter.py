@@ -89,7 +89,7 @@ class TorchModelAdapter(SpecModel):
 def _writable(array: Array, dtype: type) -> Array:
     """C-contiguous ``dtype`` array torch may wrap: a read-only one (a message's buffer) is
     copied, since torch does not support tensors over read-only memory."""
-    out = np.ascontiguousarray(array, dtype)
+    out: Array = np.ascontiguousarray(array, dtype)
     return out if out.flags.writeable else out.copy()
 
 
