@@ -2,7 +2,10 @@
 absent)."""
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +36,29 @@ def drive0009_dir() -> Path:
     if not DRIVE0009_DIR.is_dir():
         pytest.skip("shared KITTI drive 0009 not present")
     return DRIVE0009_DIR
+
+
+def save_learned_checkpoint(model: str, path: Path, config: Mapping[str, Any] | None = None, *,
+                            seed: int = 0) -> Path:
+    """A format-2 checkpoint of ``model``'s network built from ``config`` with seeded random
+    weights (the stored config: its fields that shape the weights, as training stores them)."""
+    import torch
+
+    from depth_completion_ros.models import get_entry
+    from depth_completion_ros.models.checkpoint import CheckpointMeta, save_checkpoint
+    from depth_completion_ros.models.registry import build_config
+
+    entry = get_entry(model)
+    assert entry.network is not None, f"{model} is not a learned model"
+    typed = build_config(entry.config_cls, dict(config or {}), source="test")
+    torch.manual_seed(seed)
+    meta = CheckpointMeta(model=model, config=dataclasses.asdict(typed),
+                          training_data="none (test: random weights)",
+                          input_spec=entry.network.input_spec, data_license="CC0")
+    return save_checkpoint(path, entry.network.build(typed), meta)
+
+
+@pytest.fixture(scope="session")
+def learned_checkpoint() -> Callable[..., Path]:
+    """:func:`save_learned_checkpoint` for test modules (importlib mode: no cross imports)."""
+    return save_learned_checkpoint

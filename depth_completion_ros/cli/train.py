@@ -11,4 +11,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    raise DepthCompletionError("'train' is not implemented yet: the learned-models issue adds it")
+    raise DepthCompletionError("'train' is not implemented yet: the training issue adds it")

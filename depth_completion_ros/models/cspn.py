@@ -14,10 +14,9 @@ from pathlib import Path
 
 from depth_completion_ros.devices import Device, Precision
 from depth_completion_ros.errors import ConfigError
-from depth_completion_ros.geometry.crop import KITTI_CROP
 from depth_completion_ros.models.base import DepthModel, ModelInput, ModelSpec
+from depth_completion_ros.models.learned import KITTI_IMAGENET_INPUT, backbone_problems
 from depth_completion_ros.models.registry import LearnedNetwork, register_model
-from depth_completion_ros.models.weights import InputSpec
 
 SPEC = ModelSpec(
     "cspn", required=(ModelInput.RGB, ModelInput.SPARSE_DEPTH),
@@ -26,16 +25,14 @@ SPEC = ModelSpec(
     paper="Cheng, Wang, Yang: Depth Estimation via Affinity Learned with Convolutional "
           "Spatial Propagation Network, ECCV 2018")
 
-#: bottom-centre 1216x352 KITTI crop, RGB / 255 then ImageNet mean / std, depth in metres, no
-#: padding (the encoder-decoder crops its maps to any size): the NLSPN family's preprocessing.
-INPUT_SPEC = InputSpec(crop=KITTI_CROP, stride=1, rgb_mean=(0.485, 0.456, 0.406),
-                       rgb_std=(0.229, 0.224, 0.225), depth_scale=1.0)
+#: the NLSPN family's KITTI preprocessing (:data:`.learned.KITTI_IMAGENET_INPUT`)
+INPUT_SPEC = KITTI_IMAGENET_INPUT
 
 WHERE_WEIGHTS_COME_FROM = (
     "model 'cspn' has no weights: none are shipped with this package and the authors released "
-    "none for KITTI. Train them with 'depth-completion train' (self-supervised on your own "
-    "recording's LiDAR beams, or supervised on KITTI) and pass the file with --checkpoint FILE "
-    "(node: the 'checkpoint' parameter)")
+    "none for KITTI. Weights come from 'depth-completion train' once it exists (self-supervised "
+    "on your own recording's LiDAR beams, or supervised on KITTI); pass the file with "
+    "--checkpoint FILE (node: the 'checkpoint' parameter)")
 
 #: config fields that change the weights' shapes (a checkpoint's stored config must agree)
 ARCHITECTURE = ("backbone_depth", "width")
@@ -66,13 +63,7 @@ class CSPNConfig:
     spread_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.backbone_depth not in (18, 34):
-            problems.append(f"backbone_depth must be 18 or 34, got {self.backbone_depth}")
-        if self.width < 4 or self.width % 4:
-            problems.append(f"width must be a positive multiple of 4, got {self.width}")
-        if self.prop_time < 0:
-            problems.append(f"prop_time must be >= 0, got {self.prop_time}")
+        problems = backbone_problems(self.backbone_depth, self.width, self.prop_time)
         if not self.spread_scale > 0:
             problems.append(f"spread_scale must be > 0 (metres), got {self.spread_scale}")
         if problems:

@@ -21,10 +21,9 @@ from pathlib import Path
 
 from depth_completion_ros.devices import Device, Precision
 from depth_completion_ros.errors import ConfigError, MissingWeightsError
-from depth_completion_ros.geometry.crop import KITTI_CROP
 from depth_completion_ros.models.base import DepthModel, ModelInput, ModelSpec
+from depth_completion_ros.models.learned import KITTI_IMAGENET_INPUT, backbone_problems
 from depth_completion_ros.models.registry import LearnedNetwork, register_model
-from depth_completion_ros.models.weights import InputSpec
 
 SPEC = ModelSpec(
     "nlspn", required=(ModelInput.RGB, ModelInput.SPARSE_DEPTH),
@@ -35,8 +34,7 @@ SPEC = ModelSpec(
 
 #: The authors' KITTI preprocessing: bottom-centre 1216x352, RGB / 255 then ImageNet mean / std,
 #: depth in metres, no padding (the network crops its decoder maps to any size).
-INPUT_SPEC = InputSpec(crop=KITTI_CROP, stride=1, rgb_mean=(0.485, 0.456, 0.406),
-                       rgb_std=(0.229, 0.224, 0.225), depth_scale=1.0)
+INPUT_SPEC = KITTI_IMAGENET_INPUT
 
 WHERE_WEIGHTS_COME_FROM = (
     "model 'nlspn' has no weights: none are shipped with this package. Pass the authors' "
@@ -72,13 +70,7 @@ class NLSPNConfig:
     legacy_offsets: bool | None = None
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.backbone_depth not in (18, 34):
-            problems.append(f"backbone_depth must be 18 or 34, got {self.backbone_depth}")
-        if self.width < 4 or self.width % 4:
-            problems.append(f"width must be a positive multiple of 4, got {self.width}")
-        if self.prop_time < 0:
-            problems.append(f"prop_time must be >= 0, got {self.prop_time}")
+        problems = backbone_problems(self.backbone_depth, self.width, self.prop_time)
         if self.prop_kernel < 3 or self.prop_kernel % 2 == 0:
             problems.append(f"prop_kernel must be odd and >= 3, got {self.prop_kernel}")
         if not self.affinity_gamma > 0:

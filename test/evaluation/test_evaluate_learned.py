@@ -7,12 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from depth_completion_ros.cli.main import main
-from depth_completion_ros.models import get_entry
-from depth_completion_ros.models.checkpoint import CheckpointMeta, save_checkpoint
-from depth_completion_ros.models.registry import build_config
 
 LEARNED = ("nlspn", "cspn")
 TINY = {"backbone_depth": 18, "width": 8, "prop_time": 2}
@@ -34,16 +30,9 @@ def test_evaluate_without_weights_is_one_error_line_and_status_2(
 
 @pytest.mark.parametrize("model", LEARNED)
 def test_evaluate_runs_a_checkpoint_of_the_small_variant(model: str, sample_bag: Path,
-                                                         tmp_path: Path,
+                                                         tmp_path: Path, learned_checkpoint,
                                                          capsys: pytest.CaptureFixture) -> None:
-    entry = get_entry(model)
-    assert entry.network is not None
-    torch.manual_seed(0)
-    net = entry.network.build(build_config(entry.config_cls, TINY, source="test"))
-    meta = CheckpointMeta(model=model, config={"backbone_depth": 18, "width": 8},
-                          training_data="none (test)", input_spec=entry.network.input_spec,
-                          data_license="CC0")
-    checkpoint = save_checkpoint(tmp_path / f"{model}.pt", net, meta)
+    checkpoint = learned_checkpoint(model, tmp_path / f"{model}.pt", TINY)
     code = _evaluate(sample_bag, tmp_path / "report", model, "--checkpoint", str(checkpoint),
                      *[f"--set={key}={value}" for key, value in TINY.items()],
                      "--precision", "bf16")

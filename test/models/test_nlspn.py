@@ -19,13 +19,11 @@ import numpy as np
 import pytest
 import torch
 
-from depth_completion_ros.cli.main import main
 from depth_completion_ros.cli.models import format_table
 from depth_completion_ros.errors import CheckpointError, ConfigError, MissingWeightsError
 from depth_completion_ros.models import ModelInput, get_entry, get_model
 from depth_completion_ros.models.checkpoint import CheckpointMeta, save_checkpoint
 from depth_completion_ros.models.nlspn import INPUT_SPEC
-from depth_completion_ros.networks.losses import masked_l1_l2
 from depth_completion_ros.networks.nlspn import NLSPNNet
 from depth_completion_ros.networks.propagation.nlspn import NLSPNPropagation
 
@@ -61,15 +59,6 @@ def test_without_a_checkpoint_the_error_says_where_weights_come_from():
         assert part in message
 
 
-def test_predict_without_weights_is_one_error_line_and_status_2(capsys, tmp_path, monkeypatch):
-    """(evaluate: test/evaluation/test_evaluate_nlspn.py)"""
-    monkeypatch.chdir(tmp_path)
-    assert main(["predict", "--kitti-dc", "nowhere", "--model", "nlspn", "--out", "out"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("depth-completion predict: error: model 'nlspn' has no weights")
-
-
 @pytest.mark.parametrize("values, match", [
     ({"backbone_depth": 50}, "backbone_depth must be 18 or 34, got 50"),
     ({"width": 30}, "width must be a positive multiple of 4, got 30"),
@@ -91,30 +80,6 @@ def test_input_spec_is_the_authors_kitti_preprocessing():
 
 
 # --- the network -----------------------------------------------------------------------------
-
-@pytest.mark.parametrize("height, width", [(1, 1), (9, 13), (20, 31)])
-@pytest.mark.parametrize("batch", [1, 2])
-def test_forward_shapes_and_dtypes_at_odd_sizes(height, width, batch):
-    torch.manual_seed(0)
-    net = _net().eval()
-    rgb, sparse = torch.randn(batch, 3, height, width), torch.rand(batch, 1, height, width) * 20
-    with torch.no_grad():
-        out = net(rgb, sparse, torch.eye(3).expand(batch, 3, 3))
-        parts = net.outputs(rgb, sparse)
-    assert out.shape == (batch, 2, height, width) and out.dtype == torch.float32
-    assert parts.initial.shape == parts.confidence.shape == (batch, 1, height, width)
-    assert parts.guidance.shape == (batch, 8, height, width)
-    assert (out[:, 0] >= 0).all() and ((out[:, 1] > 0) & (out[:, 1] < 1)).all()
-
-
-def test_half_precision_network_returns_float32(formulas):
-    torch.manual_seed(1)
-    net = _net().eval().to(torch.bfloat16)  # bf16 on the CPU stands in for the GPU's halves
-    rgb, sparse = formulas[1](24, 40)
-    with torch.no_grad():
-        out = net(rgb.bfloat16(), sparse.bfloat16(), torch.eye(3)[None])
-    assert out.dtype == torch.float32 and out.shape == (1, 2, 24, 40) and out.isfinite().all()
-
 
 def test_sampling_positions_stay_float32_in_half_precision():
     """A 1216-pixel-wide ramp (depth = column), every neighbour offset (0.3, 0.3), equal
@@ -173,31 +138,6 @@ def test_seeded_output_matches_the_golden_tensor(formulas):
 
 
 # --- training signal -------------------------------------------------------------------------
-
-def test_loss_falls_within_a_few_adamw_steps_on_a_real_crop(sample_frame):
-    """Bottom 96x160 of frame 0 (64 lines): half the measured pixels in, the other half as the
-    target; the small variant, AdamW at the authors' learning rate."""
-    y0, x0, h, w = sample_frame.rgb.shape[0] - 96, 500, 96, 160
-    rgb = torch.from_numpy(sample_frame.rgb[y0:y0 + h, x0:x0 + w]).permute(2, 0, 1)[None]
-    mean = torch.tensor(INPUT_SPEC.rgb_mean).view(1, 3, 1, 1)
-    std = torch.tensor(INPUT_SPEC.rgb_std).view(1, 3, 1, 1)
-    rgb = (rgb.float() / 255.0 - mean) / std
-    sparse = torch.from_numpy(sample_frame.sparse[y0:y0 + h, x0:x0 + w])[None, None]
-    keep = torch.rand(sparse.shape, generator=torch.Generator().manual_seed(0)) < 0.5
-    given, target = torch.where(keep, sparse, 0.0), torch.where(keep, 0.0, sparse)
-    assert (given > 0).sum() > 300 and (target > 0).sum() > 300
-    torch.manual_seed(0)
-    net = NLSPNNet(18, 16, prop_time=6).train()
-    optimiser = torch.optim.AdamW(net.parameters(), lr=1e-3)
-    losses = []
-    for _ in range(6):
-        optimiser.zero_grad()
-        loss = masked_l1_l2(net.outputs(rgb, given).depth, target)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
-    assert losses[-1] < 0.75 * losses[0], losses
-
 
 # --- the authors' checkpoint format ----------------------------------------------------------
 
@@ -342,41 +282,7 @@ def test_package_format_with_another_architecture_says_how_to_build_it(tmp_path)
         get_model("nlspn", checkpoint=path, device="cpu")
 
 
-@pytest.mark.parametrize("precision", ["fp16", "bf16"])
-def test_half_precision_on_the_cpu_runs_in_fp32_with_a_note(tmp_path, precision):
-    path = _package_file(tmp_path)
-    model = get_model("nlspn", SMALL, checkpoint=path, device="cpu", precision=precision)
-    assert f"{precision} requested on cpu: running in fp32" in model.engine.notes
-    out = model.predict(np.zeros((20, 30, 3), np.uint8), np.full((20, 30), 5.0, np.float32),
-                        np.eye(3))
-    assert out.depth.dtype == np.float32 and np.isfinite(out.depth).all()
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback of a CPU-only machine")
-def test_cuda_requested_without_cuda_runs_on_the_cpu_with_a_note(tmp_path):
-    model = get_model("nlspn", SMALL, checkpoint=_package_file(tmp_path), device="cuda")
-    assert model.engine.device.type == "cpu"
-    assert "CUDA requested but not available: running on CPU" in model.engine.notes
-
-
 # --- CUDA (run where a GPU exists) -----------------------------------------------------------
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-@pytest.mark.parametrize("precision, rel_p99", [("fp32", 1e-3), ("fp16", 0.05), ("bf16", 0.1)])
-def test_cuda_agrees_with_the_cpu(precision, rel_p99, formulas):
-    """Same weights and inputs: the 99th percentile of |cuda - cpu| / max(cpu, 1 m)."""
-    net = _net({"backbone_depth": 34, "width": 64, "prop_time": 18}).eval()
-    _deterministic(net, formulas[0])
-    rgb, sparse = formulas[1](96, 320)
-    K = torch.eye(3)[None]
-    with torch.no_grad():
-        cpu = net(rgb, sparse, K)
-        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-        gpu = net.to("cuda", dtype)(rgb.to("cuda", dtype), sparse.to("cuda", dtype),
-                                    K.cuda()).float().cpu()
-    rel = (gpu[:, 0] - cpu[:, 0]).abs() / cpu[:, 0].clamp(min=1.0)
-    assert torch.quantile(rel.flatten(), 0.99) < rel_p99
-
 
 if __name__ == "__main__":
     helpers = runpy.run_path(str(HERE / "conftest.py"))
