@@ -21,7 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "convert": ("convert", "convert a KITTI raw drive into a rosbag2"),
     "replay": ("replay", "publish a bag through rclpy with its original timing"),
     "calib": ("calib", "print a bag's /tf_static as the node's lidar_to_camera parameter"),
-    "train": ("train", "train a learned model (not available yet: comes with the learned models)"),
+    "train": ("train", "train a learned model (self-supervised on held-out LiDAR beams, or KITTI)"),
     "benchmark": ("benchmark", "score and time models on a KITTI drive (held-out beams)"),
 }
 

@@ -1,6 +1,7 @@
 """Training objectives over tensors (no data loading, no optimiser state)."""
 from __future__ import annotations
 
-from depth_completion_ros.networks.losses.masked import masked_l1_l2
+from depth_completion_ros.networks.losses.masked import masked_l1, masked_l1_l2, masked_l2
+from depth_completion_ros.networks.losses.silog import masked_silog
 
-__all__ = ["masked_l1_l2"]
+__all__ = ["masked_l1", "masked_l1_l2", "masked_l2", "masked_silog"]

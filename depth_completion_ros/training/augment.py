@@ -1,0 +1,116 @@
+"""Augmentations that keep image, depths and intrinsics consistent (numpy, one sample).
+
+Pixel convention of the package: pixel ``u`` covers ``[u, u + 1)`` and a point projects to
+``floor(fx * X / Z + cx)``. A crop starting at ``(x0, y0)`` moves the principal point by
+``(-x0, -y0)``; a horizontal flip of a W-pixel-wide image maps ``x -> W - x``, so ``cx -> W - cx``
+(pixel ``u`` becomes ``W - 1 - u``, exactly the array reversal). Colour jitter changes RGB only.
+
+Example:
+    >>> import numpy as np
+    >>> K = np.array([[700.0, 0, 600], [0, 700, 180], [0, 0, 1]])
+    >>> float(flip_intrinsics(K, 1216)[0, 2]), crop_intrinsics(K, 100, 20)[:2, 2].tolist()
+    (616.0, [500.0, 160.0])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from depth_completion_ros.arrays import Float32Array, Float64Array, UInt8Array
+
+#: ITU-R BT.601 luma weights (saturation jitter blends towards this grey)
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One training sample (numpy; the Preprocessor turns batches of them into network input).
+
+    Attributes:
+        rgb: (h, w, 3) uint8 RGB.
+        sparse: (h, w) float32 input depth, metres, 0 = none.
+        target: (h, w) float32 target depth, metres, 0 = none (held-out rings or ground truth).
+        K: (3, 3) float64 intrinsics of this (h, w) image.
+        lines: input line count (0 = the source's own sparse input, supervised).
+    """
+
+    rgb: UInt8Array
+    sparse: Float32Array
+    target: Float32Array
+    K: Float64Array
+    lines: int = 0
+
+
+def crop_intrinsics(K: Float64Array, x0: int, y0: int) -> Float64Array:
+    """(3, 3) intrinsics of the image cut at ``(x0, y0)`` (principal point moved)."""
+    out = np.array(K, np.float64)
+    out[0, 2] -= x0
+    out[1, 2] -= y0
+    return out
+
+
+def flip_intrinsics(K: Float64Array, width: int) -> Float64Array:
+    """(3, 3) intrinsics of the horizontally mirrored ``width``-pixel image: ``cx -> W - cx``."""
+    out = np.array(K, np.float64)
+    out[0, 2] = width - out[0, 2]
+    return out
+
+
+def crop(sample: Sample, x0: int, y0: int, width: int, height: int) -> Sample:
+    """``sample`` cut to ``width`` x ``height`` pixels at ``(x0, y0)``."""
+    window = (slice(y0, y0 + height), slice(x0, x0 + width))
+    return replace(sample, rgb=sample.rgb[window], sparse=sample.sparse[window],
+                   target=sample.target[window], K=crop_intrinsics(sample.K, x0, y0))
+
+
+def random_crop(sample: Sample, width: int, height: int, rng: np.random.Generator, *,
+                skip_top_rows: int = 0) -> Sample:
+    """A ``width`` x ``height`` window at a uniformly drawn position (0 = the full side), its
+    top row at ``skip_top_rows`` or below where the height allows."""
+    full_h, full_w = sample.sparse.shape
+    width, height = min(width or full_w, full_w), min(height or full_h, full_h)
+    x0 = int(rng.integers(0, full_w - width + 1))
+    y0 = int(rng.integers(min(skip_top_rows, full_h - height), full_h - height + 1))
+    return crop(sample, x0, y0, width, height)
+
+
+def flip(sample: Sample) -> Sample:
+    """``sample`` mirrored left-right, its principal point with it."""
+    return replace(sample, rgb=sample.rgb[:, ::-1], sparse=sample.sparse[:, ::-1],
+                   target=sample.target[:, ::-1],
+                   K=flip_intrinsics(sample.K, sample.sparse.shape[1]))
+
+
+def jitter_colour(rgb: UInt8Array, brightness: float, contrast: float,
+                  saturation: float) -> UInt8Array:
+    """(h, w, 3) uint8 RGB scaled in brightness, contrast (about the mean) and saturation
+    (about the grey of :data:`LUMA`), clipped to 0..255."""
+    image = rgb.astype(np.float32) * brightness
+    image = (image - image.mean()) * contrast + image.mean()
+    grey = (image @ LUMA)[..., None]
+    image = grey + (image - grey) * saturation
+    out: UInt8Array = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    return out
+
+
+def augment(sample: Sample, *, width: int, height: int, flip_probability: float,
+            colour_jitter: float, rng: np.random.Generator, skip_top_rows: int = 0) -> Sample:
+    """Random crop (:func:`random_crop`), flip with ``flip_probability``, colour jitter of
+    strength ``colour_jitter`` (factors uniform in ``[1 - j, 1 + j]``), drawn from ``rng`` in
+    that order."""
+    sample = random_crop(sample, width, height, rng, skip_top_rows=skip_top_rows)
+    if rng.random() < flip_probability:
+        sample = flip(sample)
+    if colour_jitter > 0:
+        factors = rng.uniform(1 - colour_jitter, 1 + colour_jitter, 3)
+        sample = replace(sample, rgb=jitter_colour(sample.rgb, *map(float, factors)))
+    return sample
+
+
+def contiguous(sample: Sample) -> Sample:
+    """Copies of the views (flips and crops make strided views) that torch can wrap."""
+    return replace(sample, rgb=np.ascontiguousarray(sample.rgb),
+                   sparse=np.ascontiguousarray(sample.sparse, np.float32),
+                   target=np.ascontiguousarray(sample.target, np.float32))
+

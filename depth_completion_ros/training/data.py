@@ -1,0 +1,171 @@
+"""Training samples: the evaluation's beam split on training frames, augmented, batched through
+the inference Preprocessor.
+
+Self-supervised (``kitti_raw``, ``kitti_object``): per sample a line count is drawn from
+``data.lines``; :func:`~depth_completion_ros.evaluation.heldout.split_frame` (the evaluation's
+own steps: :mod:`~depth_completion_ros.geometry.beams` input / held-out rings, projection,
+occlusion filter ``drop_occluded`` on the scored KITTI crop) gives the input depth and the
+target; both, the RGB and K are cut to that crop. Supervised (``kitti_dc``): the source's
+sparse input and ground truth, cut the same way. Then :func:`~.augment.augment` (crop, flip,
+colour jitter) and, per batch, :func:`network_batch`: the same
+:class:`~depth_completion_ros.engine.preprocess.Preprocessor` as inference (crop, normalise,
+pad to stride, K), the target cut and padded alike.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from depth_completion_ros.engine.preprocess import Preprocessor, pad_to_stride
+from depth_completion_ros.errors import DataFormatError
+from depth_completion_ros.evaluation.heldout import split_frame
+from depth_completion_ros.geometry.crop import KITTI_CROP, cut
+from depth_completion_ros.training.augment import Sample, augment, contiguous, crop_intrinsics
+from depth_completion_ros.training.config import DataSection, SourceConfig
+from depth_completion_ros.training.sources import (
+    DepthFrame,
+    Frame,
+    FrameLoader,
+    ScanFrame,
+    list_frames,
+    ring_problem,
+)
+
+LOG = logging.getLogger(__name__)
+
+
+def heldout_sample(frame: ScanFrame, lines: int) -> Sample:
+    """The evaluation's split of ``frame`` at ``lines`` input lines, on the scored KITTI crop
+    (clamped to smaller images): input depth, occlusion-filtered held-out target, K moved."""
+    height, width = frame.rgb.shape[:2]
+    box = KITTI_CROP.box(height, width, clamp=True)
+    split = split_frame(frame.points, frame.rings, frame.lidar_to_camera, frame.camera, lines,
+                        crop=box)
+    return Sample(cut(frame.rgb, box), cut(split.sparse, box), split.groundtruth,
+                  crop_intrinsics(frame.camera.intrinsics(), box[0], box[1]), lines)
+
+
+def supervised_sample(frame: DepthFrame) -> Sample:
+    """A KITTI depth-completion frame on the scored KITTI crop (input and ground truth as
+    given, no line subsampling)."""
+    height, width = frame.rgb.shape[:2]
+    box = KITTI_CROP.box(height, width, clamp=True)
+    return Sample(cut(frame.rgb, box), cut(frame.sparse, box), cut(frame.groundtruth, box),
+                  crop_intrinsics(frame.K, box[0], box[1]), 0)
+
+
+class TrainingSet:
+    """Frames of several sources; scans with an implausible ring estimate are skipped (logged,
+    listed in :attr:`skipped`).
+
+    Args:
+        sources: dataset folders.
+        cache: keep decoded frames in memory.
+
+    Raises:
+        DataFormatError: a source cannot be read, or no usable frame is left.
+    """
+
+    def __init__(self, sources: Sequence[SourceConfig], *, cache: bool = True) -> None:
+        self.loaders: list[FrameLoader] = []
+        self.names: list[str] = []
+        self.skipped: list[tuple[str, str]] = []
+        self.counts: dict[str, int] = {}
+        self._cache: dict[int, Frame] = {}
+        for source in sources:
+            self.counts[source.path] = 0
+            for name, load in list_frames(source):
+                frame = load()
+                problem = ring_problem(frame.rings) if isinstance(frame, ScanFrame) else None
+                if problem:
+                    LOG.warning("training data: skipping %s: %s", name, problem)
+                    self.skipped.append((name, problem))
+                    continue
+                if cache:
+                    self._cache[len(self.loaders)] = frame
+                self.loaders.append(load)
+                self.names.append(name)
+                self.counts[source.path] += 1
+        if not self.loaders:
+            raise DataFormatError(f"training data: no usable frame in "
+                                  f"{[s.path for s in sources]} ({len(self.skipped)} skipped)")
+
+    def __len__(self) -> int:
+        return len(self.loaders)
+
+    def frame(self, index: int) -> Frame:
+        """Frame ``index`` (from the cache when kept)."""
+        cached = self._cache.get(index)
+        return cached if cached is not None else self.loaders[index]()
+
+    def sample(self, index: int, lines: int) -> Sample:
+        """Frame ``index`` as a sample with ``lines`` input lines (ignored when supervised)."""
+        frame = self.frame(index)
+        if isinstance(frame, ScanFrame):
+            return heldout_sample(frame, lines)
+        return supervised_sample(frame)
+
+    def describe(self) -> str:
+        """Which frames trained, for the checkpoint's metadata."""
+        parts = [f"{path} ({count} frames)" for path, count in self.counts.items()]
+        if self.skipped:
+            parts.append(f"skipped {len(self.skipped)}: "
+                         + ", ".join(name for name, _ in self.skipped))
+        return "; ".join(parts)
+
+
+def draw_batch(dataset: TrainingSet, data: DataSection, batch_size: int,
+               rng: np.random.Generator) -> list[Sample]:
+    """``batch_size`` augmented samples: frame, line count, crop, flip, jitter drawn from
+    ``rng`` (so its state alone makes the batch sequence reproducible)."""
+    samples = []
+    for _ in range(batch_size):
+        index = int(rng.integers(len(dataset)))
+        lines = int(data.lines[int(rng.integers(len(data.lines)))])
+        sample = augment(dataset.sample(index, lines), width=data.patch_width,
+                         height=data.patch_height, flip_probability=data.flip_probability,
+                         colour_jitter=data.colour_jitter, rng=rng,
+                         skip_top_rows=data.skip_top_rows)
+        samples.append(contiguous(sample))
+    return samples
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Stacked samples: rgb (B, 3, h, w) uint8, sparse and target (B, 1, h, w) float32 metres,
+    K (B, 3, 3) float64 (CPU tensors)."""
+
+    rgb: torch.Tensor
+    sparse: torch.Tensor
+    target: torch.Tensor
+    K: torch.Tensor
+
+
+def collate(samples: Sequence[Sample]) -> Batch:
+    """Stack samples of one size.
+
+    Raises:
+        DataFormatError: samples of different sizes (set data.patch_height / patch_width).
+    """
+    sizes = {s.sparse.shape for s in samples}
+    if len(sizes) != 1:
+        raise DataFormatError(f"training batch: samples of sizes {sorted(sizes)} cannot be "
+                              f"stacked; set data.patch_height / data.patch_width")
+    return Batch(torch.from_numpy(np.stack([s.rgb for s in samples])).permute(0, 3, 1, 2),
+                 torch.from_numpy(np.stack([s.sparse for s in samples]))[:, None],
+                 torch.from_numpy(np.stack([s.target for s in samples]))[:, None],
+                 torch.from_numpy(np.stack([s.K for s in samples])))
+
+
+def network_batch(preprocessor: Preprocessor, batch: Batch, device: torch.device
+                  ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The network's keyword inputs (inference's Preprocessor) and the target, cut and padded
+    like the input, in metres: (B, 1, ph, pw), 0 = none."""
+    inputs = preprocessor(batch.rgb.to(device), batch.sparse.to(device), batch.K.to(device))
+    x0, y0, w, h = preprocessor.box(batch.target.shape[2], batch.target.shape[3])
+    target = batch.target.to(device)[..., y0:y0 + h, x0:x0 + w]
+    return inputs, pad_to_stride(target, preprocessor.spec.stride)

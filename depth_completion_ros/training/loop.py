@@ -1,0 +1,202 @@
+"""The training loop: AdamW, warm-up + schedule, clipping, accumulation, validation, checkpoints.
+
+A run folder holds ``config.yaml`` (the resolved config), ``log.csv`` (+ ``tensorboard/`` when
+installed), ``state.pt`` (resumable training state, :mod:`.state`), ``last.pt`` (deployable,
+format 2, the final weights) and ``best.pt`` (deployable, the lowest validation RMSE so far;
+without validation sources none). Stops at ``run.max_steps`` or after ``run.max_minutes`` of
+this invocation, saving the state either way, so ``resume`` continues to ``max_steps``.
+
+Example (not run: reads data)::
+
+    result = train(load_config("config/train/cspn_small_selfsup.yaml"), Path("out/train/x"))
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from depth_completion_ros.engine.device import select_device
+from depth_completion_ros.engine.preprocess import Preprocessor
+from depth_completion_ros.models import get_entry
+from depth_completion_ros.models.registry import LearnedNetwork, build_config
+from depth_completion_ros.training.config import TrainConfig
+from depth_completion_ros.training.data import TrainingSet, collate, draw_batch, network_batch
+from depth_completion_ros.training.export import export_checkpoint
+from depth_completion_ros.training.logs import TrainingLog
+from depth_completion_ros.training.losses import LossFn, make_loss
+from depth_completion_ros.training.schedule import make_scheduler
+from depth_completion_ros.training.state import STATE_FILE, RunState, load_state, save_state
+from depth_completion_ros.training.validate import ValidationFrame, validate, validation_frames
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What a run did.
+
+    Attributes:
+        out_dir: the run folder.
+        step: optimiser steps done in all (resumed ones included).
+        losses: (step, loss) of each step of this invocation.
+        metrics: the last validation scores (empty without validation).
+        best: ``best.pt`` when written, else None. last: ``last.pt``.
+        stopped_by: ``"max_steps"`` or ``"max_minutes"``.
+    """
+
+    out_dir: Path
+    step: int
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    best: Path | None = None
+    last: Path | None = None
+    stopped_by: str = "max_steps"
+    module: torch.nn.Module | None = None
+
+
+class Trainer:
+    """One run of ``config`` in ``out_dir`` (``resume``: continue from its ``state.pt``).
+
+    Raises:
+        ConfigError, DataFormatError, CalibrationError: bad config or data (before any step).
+        CheckpointError: ``resume`` without a readable state.
+    """
+
+    def __init__(self, config: TrainConfig, out_dir: Path, *, resume: bool = False) -> None:
+        self.config, self.out_dir = config, Path(out_dir)
+        entry = get_entry(config.model.name)
+        assert entry.network is not None  # the config accepts learned models only
+        self.spec, self.network = entry.spec, entry.network
+        self.model_config = config.model_config()
+        if config.run.threads:
+            torch.set_num_threads(config.run.threads)
+        torch.manual_seed(config.run.seed)
+        notes: list[str] = []
+        self.device = select_device(config.run.device, notes)
+        for note in notes:
+            LOG.warning("%s", note)
+        self.dataset = TrainingSet(config.data.train, cache=config.data.cache)
+        self.val_frames: list[ValidationFrame] = validation_frames(config.validation)
+        self.state = self._initial_state(entry.config_cls, self.network)
+        self.preprocessor = Preprocessor(self.network.input_spec).to(self.device)
+        self.loss_fn: LossFn = make_loss(config.loss)
+        if resume:
+            load_state(self.out_dir / STATE_FILE, self.state)
+            LOG.info("resuming %s at step %d", self.out_dir, self.state.step)
+
+    def _initial_state(self, config_cls: type, network: LearnedNetwork) -> RunState:
+        typed = build_config(config_cls, self.model_config, source="model config")
+        module = network.build(typed).to(self.device).train()
+        optim = self.config.optim
+        optimiser = torch.optim.AdamW(module.parameters(), lr=optim.lr,
+                                      betas=(optim.betas[0], optim.betas[1]),
+                                      weight_decay=optim.weight_decay)
+        scheduler = make_scheduler(optimiser, self.config.schedule, self.config.run.max_steps)
+        return RunState(0, module, optimiser, scheduler,
+                        np.random.default_rng(self.config.run.seed))
+
+    def run(self) -> TrainResult:
+        """Train until ``max_steps`` or ``max_minutes``; save state, export, return."""
+        run = self.config.run
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "config.yaml").write_text(
+            yaml.safe_dump(self.config.as_dict(), sort_keys=False), encoding="utf-8")
+        result = TrainResult(self.out_dir, self.state.step, module=self.state.module)
+        log = TrainingLog(self.out_dir, total_steps=run.max_steps, start_step=self.state.step)
+        start = time.monotonic()
+        try:
+            while self.state.step < run.max_steps:
+                if run.max_minutes and time.monotonic() - start > 60.0 * run.max_minutes:
+                    result.stopped_by = "max_minutes"
+                    break
+                self._step(result, log, start)
+            if self.val_frames and (not result.losses or self.state.step % self._val_every):
+                self._validate(result)  # the final weights, unless just validated
+                log.row({"step": self.state.step, "val_rmse_mm": result.metrics["rmse_mm"],
+                         "val_mae_mm": result.metrics["mae_mm"]})
+        finally:
+            log.close()
+            save_state(self.out_dir / STATE_FILE, self.state)
+        result.step = self.state.step
+        result.last = self._export("last.pt", result.metrics)
+        best = self.out_dir / "best.pt"
+        result.best = best if best.is_file() else None
+        LOG.info("stopped at step %d (%s): %s", result.step, result.stopped_by, result.last)
+        return result
+
+    @property
+    def _val_every(self) -> int:
+        return self.config.validation.every
+
+    def _step(self, result: TrainResult, log: TrainingLog, start: float) -> None:
+        state, config = self.state, self.config
+        tick = time.monotonic()
+        loss, grad_norm = self._optimise()
+        state.step += 1
+        result.losses.append((state.step, loss))
+        row: dict[str, float | int] = {
+            "step": state.step, "loss": loss, "lr": float(state.scheduler.get_last_lr()[0]),
+            "grad_norm": grad_norm, "elapsed_s": time.monotonic() - start,
+            "samples_per_s": config.run.batch_size * config.optim.accumulate
+            / max(time.monotonic() - tick, 1e-9)}
+        if self.val_frames and state.step % self._val_every == 0:
+            self._validate(result)
+            row.update(val_rmse_mm=result.metrics["rmse_mm"], val_mae_mm=result.metrics["mae_mm"])
+        if state.step % config.run.log_every == 0 or "val_rmse_mm" in row \
+                or state.step == config.run.max_steps:
+            log.row(row)
+        log.progress(state.step, {"loss": f"{loss:.4f}", "lr": f"{row['lr']:.2e}",
+                                  "samples/s": f"{row['samples_per_s']:.1f}"})
+        if state.step % config.run.save_every == 0:
+            save_state(self.out_dir / STATE_FILE, state)
+
+    def _optimise(self) -> tuple[float, float]:
+        """One optimiser step over ``accumulate`` batches: (mean loss, gradient norm)."""
+        state, config = self.state, self.config
+        state.optimiser.zero_grad(set_to_none=True)
+        total = 0.0
+        for _ in range(config.optim.accumulate):
+            batch = collate(draw_batch(self.dataset, config.data, config.run.batch_size,
+                                       state.rng))
+            inputs, target = network_batch(self.preprocessor, batch, self.device)
+            depth = state.module(**inputs)[:, :1] * self.network.input_spec.depth_scale
+            loss = self.loss_fn(depth, target) / config.optim.accumulate
+            loss.backward()  # type: ignore[no-untyped-call]
+            total += float(loss.detach())
+        params = [p for p in state.module.parameters() if p.grad is not None]
+        clip = config.optim.grad_clip or math.inf
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, clip))
+        state.optimiser.step()
+        state.scheduler.step()
+        return total, grad_norm
+
+    def _validate(self, result: TrainResult) -> None:
+        state = self.state
+        result.metrics = validate(state.module, self.spec, self.network.input_spec,
+                                  self.val_frames, self.config.validation.lines)
+        score = result.metrics["rmse_mm"]
+        LOG.info("step %d validation: %s", state.step,
+                 ", ".join(f"{k} {v:.1f}" for k, v in result.metrics.items()))
+        if state.best_score is None or score < state.best_score:
+            state.best_score = score
+            self._export("best.pt", result.metrics)
+
+    def _export(self, name: str, metrics: dict[str, float]) -> Path:
+        return export_checkpoint(self.out_dir / name, self.state.module, config=self.config,
+                                 model_config=self.model_config,
+                                 input_spec=self.network.input_spec,
+                                 training_data=self.dataset.describe(), steps=self.state.step,
+                                 metrics=metrics)
+
+
+def train(config: TrainConfig, out_dir: Path, *, resume: bool = False) -> TrainResult:
+    """Build a :class:`Trainer` and run it."""
+    return Trainer(config, out_dir, resume=resume).run()
+
