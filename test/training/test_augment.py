@@ -1,0 +1,86 @@
+"""Augmentations keep the geometry: a crop moves the principal point, a flip mirrors it, colour
+jitter touches RGB only; checked by projecting real points with the package's projection."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from depth_completion_ros.geometry.camera import PinholeCamera
+from depth_completion_ros.geometry.projection import project_to_depth
+from depth_completion_ros.training.augment import (
+    Sample,
+    augment,
+    crop,
+    flip,
+    jitter_colour,
+    random_crop,
+)
+
+WIDTH, HEIGHT = 160, 96
+
+
+def camera(K: np.ndarray, width: int = WIDTH, height: int = HEIGHT) -> PinholeCamera:
+    P = np.hstack([K, np.zeros((3, 1))])
+    return PinholeCamera.from_camera_info(width, height, K.ravel(), [], np.eye(3).ravel(),
+                                          P.ravel())
+
+
+@pytest.fixture()
+def points() -> np.ndarray:
+    rng = np.random.default_rng(4)
+    z = rng.uniform(2, 40, 4000)
+    xy = rng.uniform(-1, 1, (4000, 2)) * z[:, None] * 0.8
+    return np.column_stack([xy, z])  # camera frame: lidar_to_camera = identity
+
+
+@pytest.fixture()
+def sample(points: np.ndarray) -> Sample:
+    K = np.array([[90.0, 0, 83.3], [0, 90.0, 45.7], [0, 0, 1]])
+    depth = project_to_depth(points, np.eye(4), camera(K))
+    rgb = np.random.default_rng(0).integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+    return Sample(rgb, depth, depth * 2, K, 32)
+
+
+def test_flip_mirrors_the_principal_point(sample: Sample, points: np.ndarray):
+    flipped = flip(sample)
+    assert flipped.K[0, 2] == pytest.approx(WIDTH - 83.3) and flipped.K[1, 2] == 45.7
+    mirrored = points * [-1, 1, 1]
+    assert np.array_equal(project_to_depth(mirrored, np.eye(4), camera(flipped.K)),
+                          flipped.sparse)
+    assert np.array_equal(flipped.rgb, sample.rgb[:, ::-1])
+    assert np.array_equal(flip(flipped).K, sample.K)
+
+
+def test_crop_moves_the_principal_point(sample: Sample, points: np.ndarray):
+    cut_ = crop(sample, 30, 20, 100, 64)
+    assert cut_.K[:2, 2].tolist() == pytest.approx([83.3 - 30, 45.7 - 20])
+    assert np.array_equal(project_to_depth(points, np.eye(4), camera(cut_.K, 100, 64)),
+                          cut_.sparse)
+    assert np.array_equal(cut_.target, sample.target[20:84, 30:130])
+
+
+def test_random_crop_stays_below_the_skipped_rows(sample: Sample):
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        out = random_crop(sample, 50, 40, rng, skip_top_rows=30)
+        y0 = 45.7 - out.K[1, 2]
+        assert out.sparse.shape == (40, 50) and 30 <= y0 <= HEIGHT - 40
+    assert random_crop(sample, 0, 0, rng).sparse.shape == (HEIGHT, WIDTH)
+
+
+def test_colour_jitter_changes_rgb_only(sample: Sample):
+    out = augment(sample, width=0, height=0, flip_probability=0.0, colour_jitter=0.3,
+                  rng=np.random.default_rng(2))
+    assert not np.array_equal(out.rgb, sample.rgb) and out.rgb.dtype == np.uint8
+    assert np.array_equal(out.sparse, sample.sparse) and np.array_equal(out.K, sample.K)
+    assert np.array_equal(jitter_colour(sample.rgb, 1.0, 1.0, 1.0), sample.rgb)
+    grey = jitter_colour(sample.rgb, 1.0, 1.0, 0.0)
+    assert np.abs(grey.astype(int) - grey[..., :1]).max() <= 1
+
+
+def test_same_generator_state_same_sample(sample: Sample):
+    def draw(seed: int) -> Sample:
+        return augment(sample, width=64, height=32, flip_probability=0.5, colour_jitter=0.2,
+                       rng=np.random.default_rng(seed))
+    a, b = draw(7), draw(7)
+    assert all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("rgb", "sparse", "K"))

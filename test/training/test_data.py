@@ -1,0 +1,96 @@
+"""Training samples split beams exactly as the evaluation does; unusable scans are skipped."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from depth_completion_ros.engine.preprocess import Preprocessor
+from depth_completion_ros.evaluation.heldout import prepare_frame, split_frame
+from depth_completion_ros.geometry.crop import KITTI_CROP, cut
+from depth_completion_ros.geometry.rings import estimate_rings
+from depth_completion_ros.io.kitti_raw import open_sequence
+from depth_completion_ros.models.cspn import INPUT_SPEC
+from depth_completion_ros.paths import SAMPLE_DIR
+from depth_completion_ros.training.config import DataSection, SourceConfig
+from depth_completion_ros.training.data import (
+    TrainingSet,
+    collate,
+    draw_batch,
+    heldout_sample,
+    network_batch,
+)
+from depth_completion_ros.training.sources import ScanFrame, list_frames
+
+
+@pytest.fixture(scope="module")
+def scan() -> ScanFrame:
+    frame = list_frames(SourceConfig("kitti_raw", str(SAMPLE_DIR), max_frames=1))[0][1]()
+    assert isinstance(frame, ScanFrame)
+    return frame
+
+
+@pytest.mark.parametrize("variant", ["32", "16"])
+def test_split_equals_the_evaluations(scan: ScanFrame, variant: str):
+    sample = heldout_sample(scan, int(variant))
+    expected = prepare_frame(scan.points, scan.lidar_to_camera, scan.camera, variant)
+    assert np.array_equal(sample.sparse, cut(expected.sparse, expected.crop))
+    assert np.array_equal(sample.target, expected.groundtruth)
+    assert (sample.target > 0).sum() > 1000 and (sample.sparse > 0).sum() > 1000
+    x0, y0 = expected.crop[:2]
+    assert np.allclose(sample.K[:2, 2], scan.camera.intrinsics()[:2, 2] - [x0, y0])
+    assert np.array_equal(sample.rgb, cut(scan.rgb, expected.crop))
+
+
+@pytest.mark.parametrize("lines", [8, 4])
+def test_split_at_sparser_lines_is_split_frame(scan: ScanFrame, lines: int):
+    sample = heldout_sample(scan, lines)
+    rings = estimate_rings(scan.points, cut="pi")
+    expected = split_frame(scan.points, rings, scan.lidar_to_camera, scan.camera, lines)
+    assert np.array_equal(sample.target, expected.groundtruth)
+    assert np.array_equal(sample.sparse, cut(expected.sparse, expected.crop))
+
+
+def _object_layout(root: Path, sequence_frame, name: str, points: np.ndarray) -> None:
+    for folder in ("image_2", "velodyne", "calib"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    shutil.copy(sequence_frame, root / "image_2" / f"{name}.png")
+    shutil.copy(SAMPLE_DIR / "calib.txt", root / "calib" / f"{name}.txt")
+    points.astype(np.float32).tofile(root / "velodyne" / f"{name}.bin")
+
+
+def test_object_layout_skips_scans_without_full_turns(tmp_path: Path, scan: ScanFrame,
+                                                      caplog: pytest.LogCaptureFixture):
+    image = open_sequence(SAMPLE_DIR).image_paths[0]
+    ahead = scan.points[(scan.points[:, 0] > 0) & (np.abs(scan.points[:, 1]) < scan.points[:, 0])]
+    _object_layout(tmp_path, image, "full", scan.points)
+    _object_layout(tmp_path, image, "cropped", ahead)  # field of view only: no full turn
+    dataset = TrainingSet([SourceConfig("kitti_object", str(tmp_path))])
+    assert dataset.names == [f"{tmp_path.name}/full"]
+    assert [name for name, _ in dataset.skipped] == [f"{tmp_path.name}/cropped"]
+    assert "1 ring(s)" in caplog.text and "cropped" in caplog.text
+    sample = dataset.sample(0, 32)
+    assert np.array_equal(sample.target, heldout_sample(scan, 32).target)
+
+
+def test_batch_goes_through_the_inference_preprocessor(scan: ScanFrame):
+    dataset = TrainingSet([SourceConfig("kitti_raw", str(SAMPLE_DIR), max_frames=2)])
+    data = DataSection(lines=(16,), patch_height=64, patch_width=96, colour_jitter=0.0,
+                       flip_probability=0.0)
+    batch = collate(draw_batch(dataset, data, 3, np.random.default_rng(0)))
+    assert tuple(batch.rgb.shape) == (3, 3, 64, 96) and batch.rgb.dtype == torch.uint8
+    pre = Preprocessor(INPUT_SPEC)
+    inputs, target = network_batch(pre, batch, torch.device("cpu"))
+    expected = pre(batch.rgb, batch.sparse, batch.K)
+    for key in ("rgb", "sparse", "K"):
+        assert torch.equal(inputs[key], expected[key])
+    assert torch.equal(target, batch.target)
+
+
+def test_the_crop_of_a_sample_is_the_kitti_crop(scan: ScanFrame):
+    height, width = scan.rgb.shape[:2]
+    assert heldout_sample(scan, 32).sparse.shape == (352, 1216)
+    assert KITTI_CROP.box(height, width)[2:] == (1216, 352)
