@@ -25,7 +25,7 @@ from depth_completion_ros.errors import DataFormatError
 from depth_completion_ros.evaluation.heldout import split_frame
 from depth_completion_ros.geometry.crop import KITTI_CROP, cut
 from depth_completion_ros.training.augment import Sample, augment, contiguous, crop_intrinsics
-from depth_completion_ros.training.config import DataSection, SourceConfig
+from depth_completion_ros.training.sections import DataSection, SourceConfig
 from depth_completion_ros.training.sources import (
     DepthFrame,
     Frame,

@@ -49,6 +49,7 @@ class TrainResult:
         metrics: the last validation scores (empty without validation).
         best: ``best.pt`` when written, else None. last: ``last.pt``.
         stopped_by: ``"max_steps"`` or ``"max_minutes"``.
+        module: the trained network (in memory, train mode).
     """
 
     out_dir: Path

@@ -15,7 +15,7 @@ from functools import partial
 from torch import Tensor
 
 from depth_completion_ros.networks.losses import masked_l1, masked_l1_l2, masked_l2, masked_silog
-from depth_completion_ros.training.config import LossSection
+from depth_completion_ros.training.sections import LossSection
 
 #: (pred (B, 1, H, W) metres, target (B, 1, H, W) metres, 0 = none) -> scalar
 LossFn = Callable[[Tensor, Tensor], Tensor]

@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from depth_completion_ros.training.config import ScheduleSection
+from depth_completion_ros.training.sections import ScheduleSection
 
 
 def lr_factor(section: ScheduleSection, step: int, *, total_steps: int) -> float:

@@ -1,6 +1,6 @@
 """Training frames from dataset folders: LiDAR scans (self-supervision) or depth maps (KITTI DC).
 
-Three layouts (:data:`~depth_completion_ros.training.config.SOURCE_KINDS`):
+Three layouts (:data:`~depth_completion_ros.training.sections.SOURCE_KINDS`):
 
 * ``kitti_raw``: any folder :func:`~depth_completion_ros.io.kitti_raw.open_sequence` reads (the
   flat sample layout or the official ``<date>/<drive>_sync`` one);
@@ -30,7 +30,7 @@ from depth_completion_ros.io.kitti_calib import read_object_calib, read_raw_cali
 from depth_completion_ros.io.kitti_dc import list_depth_annotated
 from depth_completion_ros.io.kitti_raw import open_sequence, read_rgb, read_velodyne_bin
 from depth_completion_ros.paths import REPO_ROOT
-from depth_completion_ros.training.config import SourceConfig
+from depth_completion_ros.training.sections import SourceConfig
 
 LOG = logging.getLogger(__name__)
 

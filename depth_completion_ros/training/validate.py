@@ -22,7 +22,7 @@ from depth_completion_ros.evaluation.heldout import HeldoutFrame, score_frame, s
 from depth_completion_ros.metrics.devkit import mean_metrics
 from depth_completion_ros.models.base import ModelSpec
 from depth_completion_ros.models.weights import InputSpec
-from depth_completion_ros.training.config import ValidationSection
+from depth_completion_ros.training.sections import ValidationSection
 from depth_completion_ros.training.sources import ScanFrame, list_frames, ring_problem
 
 LOG = logging.getLogger(__name__)

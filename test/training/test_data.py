@@ -15,7 +15,6 @@ from depth_completion_ros.geometry.rings import estimate_rings
 from depth_completion_ros.io.kitti_raw import open_sequence
 from depth_completion_ros.models.cspn import INPUT_SPEC
 from depth_completion_ros.paths import SAMPLE_DIR
-from depth_completion_ros.training.config import DataSection, SourceConfig
 from depth_completion_ros.training.data import (
     TrainingSet,
     collate,
@@ -23,6 +22,7 @@ from depth_completion_ros.training.data import (
     heldout_sample,
     network_batch,
 )
+from depth_completion_ros.training.sections import DataSection, SourceConfig
 from depth_completion_ros.training.sources import ScanFrame, list_frames
 
 

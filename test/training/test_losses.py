@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from depth_completion_ros.networks.losses import masked_l1, masked_l1_l2, masked_l2, masked_silog
-from depth_completion_ros.training.config import LossSection
 from depth_completion_ros.training.losses import make_loss
+from depth_completion_ros.training.sections import LossSection
 
 # two samples of 1x3 pixels; sample 0: errors +1, -2 on two targets (third has none);
 # sample 1: error 3 on its one target

@@ -1,0 +1,219 @@
+"""The sections of the training config (frozen dataclasses, every field defaulted, values
+checked in ``__post_init__``); :mod:`.config` assembles them into a
+:class:`~depth_completion_ros.training.config.TrainConfig` from YAML and ``--set`` overrides."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from depth_completion_ros.errors import ConfigError
+from depth_completion_ros.geometry.beams import SWEEP_LINES, TOTAL_LINES
+
+#: dataset kinds: KITTI raw drive (any folder ``open_sequence`` reads), KITTI object layout
+#: (``image_2/``, ``velodyne/``, ``calib/``), KITTI depth completion (supervised)
+SOURCE_KINDS = ("kitti_raw", "kitti_object", "kitti_dc")
+LOSS_KINDS = ("l1", "l2", "l1_l2", "silog")
+SCHEDULE_KINDS = ("constant", "cosine", "step")
+
+
+def check_lines(lines: tuple[int, ...], where: str) -> None:
+    """Raise ConfigError unless ``lines`` are held-out-beam line counts (32, 16, 8, 4)."""
+    allowed = [n for n in SWEEP_LINES if n not in (TOTAL_LINES, 0)]
+    if not lines or any(n not in allowed for n in lines):
+        raise ConfigError(f"{where}: each one of {allowed}, at least one, got {list(lines)}")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One dataset folder.
+
+    Attributes:
+        kind: one of :data:`SOURCE_KINDS`.
+        path: the folder (kitti_dc: the ``data_depth_velodyne`` root); relative paths are
+            read from the working directory, else from the repository root.
+        annotated: kitti_dc only: the ``data_depth_annotated`` root ("" = ``path``).
+        raw: kitti_dc only: the KITTI raw root holding the RGB images.
+        max_frames: use the first N frames only (0 = all).
+    """
+
+    kind: str = "kitti_raw"
+    path: str = ""
+    annotated: str = ""
+    raw: str = ""
+    max_frames: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in SOURCE_KINDS:
+            raise ConfigError(f"source kind must be one of {list(SOURCE_KINDS)}, got "
+                              f"{self.kind!r}")
+        if self.max_frames < 0:
+            raise ConfigError(f"source max_frames must be >= 0, got {self.max_frames}")
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    """Which network: registry name, size variant, then config overrides on top of it."""
+
+    name: str = ""
+    variant: str = "full"
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """Training samples.
+
+    Attributes:
+        train: dataset folders (:class:`SourceConfig`).
+        lines: input line counts drawn uniformly per sample (held-out rings = the others'
+            halfway rings, :mod:`~depth_completion_ros.geometry.beams`); self-supervised only.
+        patch_height, patch_width: random crop (pixels) inside the scored KITTI crop;
+            0 = the whole crop.
+        skip_top_rows: rows at the top of the scored crop no patch starts in (KITTI's LiDAR
+            reaches none of the top ~100 of its 352 rows: patches there hold no target).
+        flip_probability: horizontal flip (mirrors the principal point).
+        colour_jitter: brightness / contrast / saturation factors drawn from [1 - j, 1 + j],
+            RGB only (0 = off).
+        cache: keep decoded frames in memory (about 3.5 MB per KITTI frame).
+    """
+
+    train: tuple[SourceConfig, ...] = ()
+    lines: tuple[int, ...] = (32, 16, 8, 4)
+    patch_height: int = 256
+    patch_width: int = 512
+    skip_top_rows: int = 0
+    flip_probability: float = 0.5
+    colour_jitter: float = 0.2
+    cache: bool = True
+
+    def __post_init__(self) -> None:
+        check_lines(self.lines, "data.lines")
+        if self.patch_height < 0 or self.patch_width < 0 or self.skip_top_rows < 0:
+            raise ConfigError("data.patch_height / patch_width / skip_top_rows must be >= 0 "
+                              "(0 = whole crop)")
+        if not 0.0 <= self.flip_probability <= 1.0:
+            raise ConfigError(f"data.flip_probability must be in [0, 1], got "
+                              f"{self.flip_probability}")
+        if not 0.0 <= self.colour_jitter < 1.0:
+            raise ConfigError(f"data.colour_jitter must be in [0, 1), got {self.colour_jitter}")
+
+
+@dataclass(frozen=True)
+class ValidationSection:
+    """Held-out frames scored with the evaluation's own protocol and metrics.
+
+    Attributes:
+        sources: folders of whole frames never trained on (empty = no validation).
+        lines: input line counts scored (the evaluation's variants: 32, 16).
+        every: validate every N optimiser steps (and at the end).
+        max_frames: frames per source (0 = all).
+    """
+
+    sources: tuple[SourceConfig, ...] = ()
+    lines: tuple[int, ...] = (32, 16)
+    every: int = 200
+    max_frames: int = 0
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.max_frames < 0:
+            raise ConfigError(f"validation.every must be >= 1 and max_frames >= 0, got "
+                              f"{self.every} / {self.max_frames}")
+        check_lines(self.lines, "validation.lines")
+        if any(s.kind == "kitti_dc" for s in self.sources):
+            raise ConfigError("validation.sources: held-out-beam validation needs LiDAR scans "
+                              "(kitti_raw or kitti_object)")
+
+
+@dataclass(frozen=True)
+class LossSection:
+    """Loss on the target pixels: ``l1``, ``l2``, ``l1_l2`` or ``silog`` (λ = ``silog_lambda``);
+    depths clamped to [0, ``max_depth``] metres."""
+
+    kind: str = "l1_l2"
+    max_depth: float = 90.0
+    silog_lambda: float = 0.85
+
+    def __post_init__(self) -> None:
+        if self.kind not in LOSS_KINDS:
+            raise ConfigError(f"loss.kind must be one of {list(LOSS_KINDS)}, got {self.kind!r}")
+        if not self.max_depth > 0 or not 0.0 <= self.silog_lambda <= 1.0:
+            raise ConfigError("loss.max_depth must be > 0 and silog_lambda in [0, 1]")
+
+
+@dataclass(frozen=True)
+class OptimSection:
+    """AdamW; ``grad_clip`` = max gradient norm (0 = off); ``accumulate`` batches per step."""
+
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    betas: tuple[float, ...] = (0.9, 0.999)
+    grad_clip: float = 1.0
+    accumulate: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.lr > 0 or self.weight_decay < 0 or self.grad_clip < 0:
+            raise ConfigError("optim: lr must be > 0, weight_decay and grad_clip >= 0")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"optim.betas: two values in [0, 1), got {list(self.betas)}")
+        if self.accumulate < 1:
+            raise ConfigError(f"optim.accumulate must be >= 1, got {self.accumulate}")
+
+
+@dataclass(frozen=True)
+class ScheduleSection:
+    """Learning rate: linear warm-up over ``warmup_steps``, then ``constant``, ``cosine`` (down
+    to ``min_lr_ratio`` x lr at ``total_steps``) or ``step`` (x ``gamma`` every ``step_every``).
+    ``total_steps`` 0 = ``run.max_steps``."""
+
+    kind: str = "cosine"
+    warmup_steps: int = 100
+    total_steps: int = 0
+    min_lr_ratio: float = 0.01
+    step_every: int = 1000
+    gamma: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.kind not in SCHEDULE_KINDS:
+            raise ConfigError(f"schedule.kind must be one of {list(SCHEDULE_KINDS)}, got "
+                              f"{self.kind!r}")
+        if self.warmup_steps < 0 or self.total_steps < 0 or self.step_every < 1:
+            raise ConfigError("schedule: warmup_steps, total_steps >= 0, step_every >= 1")
+        if not 0 <= self.min_lr_ratio <= 1 or not 0 < self.gamma <= 1:
+            raise ConfigError("schedule: min_lr_ratio in [0, 1], gamma in (0, 1]")
+
+
+@dataclass(frozen=True)
+class RunSection:
+    """How long, where, how often.
+
+    Attributes:
+        seed: seeds numpy (sampling, augmentation) and torch.
+        max_steps: optimiser steps in all (a resumed run continues to it).
+        max_minutes: wall-clock limit of this invocation (0 = none); state is saved at the stop.
+        batch_size: samples per forward pass.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        threads: torch CPU threads (0 = torch's default).
+        log_every: CSV / TensorBoard row every N steps.
+        save_every: training state written every N steps (and at the end).
+        out: run folder (``--out`` overrides it).
+    """
+
+    seed: int = 0
+    max_steps: int = 1000
+    max_minutes: float = 0.0
+    batch_size: int = 4
+    device: str = "auto"
+    threads: int = 0
+    log_every: int = 10
+    save_every: int = 200
+    out: str = "out/train"
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1 or self.batch_size < 1 or self.log_every < 1 \
+                or self.save_every < 1:
+            raise ConfigError("run: max_steps, batch_size, log_every, save_every must be >= 1")
+        if self.max_minutes < 0 or self.threads < 0:
+            raise ConfigError("run: max_minutes and threads must be >= 0")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"run.device must be auto, cpu or cuda, got {self.device!r}")
