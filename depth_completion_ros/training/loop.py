@@ -88,6 +88,7 @@ class Trainer:
         self.state = self._initial_state(entry.config_cls, self.network)
         self.preprocessor = Preprocessor(self.network.input_spec).to(self.device)
         self.loss_fn: LossFn = make_loss(config.loss)
+        self._validated_at: int | None = None
         if resume:
             load_state(self.out_dir / STATE_FILE, self.state)
             LOG.info("resuming %s at step %d", self.out_dir, self.state.step)
@@ -118,8 +119,8 @@ class Trainer:
                     result.stopped_by = "max_minutes"
                     break
                 self._step(result, log, start)
-            if self.val_frames and (not result.losses or self.state.step % self._val_every):
-                self._validate(result)  # the final weights, unless just validated
+            if self.val_frames and self._validated_at != self.state.step:
+                self._validate(result)  # the final weights (a wall-clock stop, a resume)
                 log.row({"step": self.state.step, "val_rmse_mm": result.metrics["rmse_mm"],
                          "val_mae_mm": result.metrics["mae_mm"]})
         finally:
@@ -147,7 +148,8 @@ class Trainer:
             "grad_norm": grad_norm, "elapsed_s": time.monotonic() - start,
             "samples_per_s": config.run.batch_size * config.optim.accumulate
             / max(time.monotonic() - tick, 1e-9)}
-        if self.val_frames and state.step % self._val_every == 0:
+        if self.val_frames and (state.step % self._val_every == 0
+                                or state.step == config.run.max_steps):
             self._validate(result)
             row.update(val_rmse_mm=result.metrics["rmse_mm"], val_mae_mm=result.metrics["mae_mm"])
         if state.step % config.run.log_every == 0 or "val_rmse_mm" in row \
@@ -180,6 +182,7 @@ class Trainer:
 
     def _validate(self, result: TrainResult) -> None:
         state = self.state
+        self._validated_at = state.step
         result.metrics = validate(state.module, self.spec, self.network.input_spec,
                                   self.val_frames, self.config.validation.lines)
         score = result.metrics["rmse_mm"]
