@@ -30,8 +30,8 @@ INPUT_SPEC = KITTI_IMAGENET_INPUT
 
 WHERE_WEIGHTS_COME_FROM = (
     "model 'cspn' has no weights: none are shipped with this package and the authors released "
-    "none for KITTI. Weights come from 'depth-completion train' once it exists (self-supervised "
-    "on your own recording's LiDAR beams, or supervised on KITTI); pass the file with "
+    "none for KITTI. Train them with 'depth-completion train' (self-supervised on your own "
+    "recording's LiDAR beams, or supervised on KITTI: docs/training.md) and pass the file with "
     "--checkpoint FILE (node: the 'checkpoint' parameter)")
 
 #: config fields that change the weights' shapes (a checkpoint's stored config must agree)

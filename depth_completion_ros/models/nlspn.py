@@ -40,7 +40,7 @@ WHERE_WEIGHTS_COME_FROM = (
     "model 'nlspn' has no weights: none are shipped with this package. Pass the authors' "
     "NLSPN_KITTI_DC.pt (github.com/zzangjinsun/NLSPN_ECCV20, 'Pre-trained Models and "
     "Results') with --checkpoint FILE (node: the 'checkpoint' parameter), or weights trained "
-    "with 'depth-completion train' once it exists")
+    "with 'depth-completion train' (docs/training.md)")
 
 @dataclass(frozen=True)
 class NLSPNConfig:
