@@ -42,6 +42,9 @@ def _node(context, *args, **kwargs) -> list:
     params_file = LaunchConfiguration("params_file").perform(context)
     if params_file:
         parameters.append(params_file)
+    transport = LaunchConfiguration("image_transport").perform(context)
+    if transport:  # validated by the node (raw | compressed), wins over both files
+        parameters.append({"image_transport": transport})
     return [Node(
         package=PACKAGE, executable="depth_completion_node", name="depth_completion_node",
         namespace=LaunchConfiguration("namespace"), output="screen", parameters=parameters,
@@ -67,6 +70,10 @@ def generate_launch_description() -> LaunchDescription:
                               description="input camera_info topic"),
         DeclareLaunchArgument("points", default_value="points",
                               description="input PointCloud2 topic"),
+        DeclareLaunchArgument("image_transport", default_value="",
+                              description="raw or compressed (subscribes <image>/compressed, "
+                                          "sensor_msgs/CompressedImage); empty: the preset's / "
+                                          "params_file's value (default raw)"),
     ]
     profile = os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE",
                              os.path.join(_config_dir(), "fastdds_shm.xml"))

@@ -75,7 +75,8 @@ def _launch(module, **overrides):
 def test_defaults_start_the_classical_preset_with_no_calibration_file(launch_file):
     declared, env, node = _launch(launch_file)
     assert declared == {"preset": "classical", "params_file": "", "namespace": "",
-                        "image": "image", "camera_info": "camera_info", "points": "points"}
+                        "image": "image", "camera_info": "camera_info", "points": "points",
+                        "image_transport": ""}
     assert node.kwargs["executable"] == "depth_completion_node"
     # no default extrinsic: a KITTI calibration on another vehicle would corrupt depth
     assert node.kwargs["parameters"] == [str(CONFIG_DIR / "classical.yaml")]
@@ -93,6 +94,13 @@ def test_params_file_loads_after_the_preset_and_topics_are_remapped(launch_file)
               for src, dst in node.kwargs["remappings"]}
     assert remaps == {"image": "/cam/image_raw", "camera_info": "camera_info",
                       "points": "/velodyne_points"}
+
+
+def test_image_transport_argument_is_the_last_parameter_source(launch_file):
+    kitti = str(CONFIG_DIR / "kitti.yaml")
+    _, _, node = _launch(launch_file, params_file=kitti, image_transport="compressed")
+    assert node.kwargs["parameters"] == [str(CONFIG_DIR / "classical.yaml"), kitti,
+                                         {"image_transport": "compressed"}]
 
 
 def test_every_model_preset_is_launchable(launch_file):
