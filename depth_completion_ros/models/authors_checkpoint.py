@@ -61,9 +61,8 @@ def _refused(path: Path, err: Exception) -> str:
                    if "Unsupported" in line or "global" in line.lower()), str(err).strip())
     return (f"checkpoint {path} holds Python objects that a weights-only load refuses "
             f"({detail}); this package never unpickles code from a checkpoint. If you trust the "
-            f"file, keep only its weights: python -c \"import torch; c = torch.load('{path}', "
-            f"weights_only=False); torch.save({{'net': c['net']}}, '{path}.net.pt')\" and load "
-            f"{path}.net.pt")
+            f"file, re-save only its weights ({{'net': state_dict}}) from your own Python "
+            f"session and pass that file")
 
 
 def authors_state_dict(payload: Any) -> dict[str, torch.Tensor] | None:
