@@ -43,6 +43,7 @@ the top beam get ``c`` times ``exp(-rows_above / 8)``.
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -65,6 +66,7 @@ from depth_completion_ros.models.column_fill import (
     on_plane,
 )
 from depth_completion_ros.models.registry import register_model
+from depth_completion_ros.models.workspace import Workspace
 
 SPEC = ModelSpec("classical", required=(ModelInput.SPARSE_DEPTH,),
                  description="learning-free beam-aware fill (default, CPU)")
@@ -126,24 +128,31 @@ class ClassicalConfig:
             raise ValueError("confidence_distance_px and confidence_spread must be > 0")
 
 
-def fill_rows(inv: Float32Array, width: int) -> Float32Array:
+def fill_rows(inv: Float32Array, width: int, workspace: Workspace | None = None
+              ) -> Float32Array:
     """Empty (0) pixels take the largest value within ``width`` pixels of their row.
 
     Args:
         inv: (H, W) float32 inverse depth (1/metres), 0 = empty.
+        workspace: buffers to reuse (None: fresh arrays).
 
     Returns:
-        (H, W) float32, a new array.
+        (H, W) float32, a new array (or ``workspace``'s buffer ``rows_filled``).
     """
+    ws = Workspace() if workspace is None else workspace
+    out = ws.get("rows_filled", inv.shape, np.float32)
     if width <= 1:
-        return inv.copy()
-    filled = cv2.dilate(inv, np.ones((1, width), np.uint8))
-    kept: Array = cv2.copyTo(inv, (inv > 0).view(np.uint8), filled)  # measured pixels keep theirs
+        np.copyto(out, inv)
+        return out
+    cv2.dilate(inv, np.ones((1, width), np.uint8), dst=out)
+    mask = np.greater(inv, np.float32(0.0), out=ws.get("mask", inv.shape, np.bool_))
+    kept: Array = cv2.copyTo(inv, mask.view(np.uint8), out)  # measured pixels keep theirs
     return kept
 
 
 def interpolate_columns(inv: Float32Array, jump_ratio: float = 1.3, jump_blend: float = 0.5,
-                        plane_tolerance: float = 0.0) -> tuple[Float32Array, Float32Array]:
+                        plane_tolerance: float = 0.0, workspace: Workspace | None = None
+                        ) -> tuple[Float32Array, Float32Array]:
     """Per-column interpolation of inverse depth between the nearest filled pixels above/below.
 
     Linear in ``1/d`` (exact on planes); where the two ends differ by more than ``jump_ratio``
@@ -158,32 +167,39 @@ def interpolate_columns(inv: Float32Array, jump_ratio: float = 1.3, jump_blend: 
         jump_ratio: ratio of the two ends' inverse depths above which the blend applies.
         jump_blend: weight in [0, 1] of the inverse-depth interpolation at discontinuities.
         plane_tolerance: tolerance of the plane test (0 = no test: every jump blends).
+        workspace: buffers to reuse (None: fresh arrays); the results are its buffers.
 
     Returns:
         (interpolated (H, W) float32; vertical distance (H, W) float32, pixels, to the nearest
         filled pixel of the column, meaningless in all-empty columns).
     """
-    b = column_brackets(inv)
-    out = np.subtract(b.below, b.above)
+    ws = Workspace() if workspace is None else workspace
+    b = column_brackets(inv, ws)
+    out = np.subtract(b.below, b.above, out=ws.get("interpolated", inv.shape, np.float32))
     out *= b.t
     out += b.above
     if jump_blend < 1.0:
-        blend_discontinuities(out, b, jump_ratio, jump_blend, plane_tolerance)
+        blend_discontinuities(out, b, jump_ratio, jump_blend, plane_tolerance, ws)
     return out, b.dist
 
 
 def blend_discontinuities(out: Float32Array, b: ColumnBrackets, jump_ratio: float,
-                          jump_blend: float, plane_tolerance: float = 0.0) -> None:
+                          jump_blend: float, plane_tolerance: float = 0.0,
+                          workspace: Workspace | None = None) -> None:
     """In place: at discontinuities, mix the inverse-depth interpolation with the depth one.
 
     Args:
         out: (H, W) float32 inverse-depth interpolation (1/metres), modified.
         b: the column brackets ``out`` was interpolated from.
         jump_ratio, jump_blend, plane_tolerance: see :func:`interpolate_columns`.
+        workspace: buffers to reuse (None: fresh arrays).
     """
-    far: Array = cv2.min(b.above, b.below)
+    ws = Workspace() if workspace is None else workspace
+    shape = out.shape
+    far: Array = cv2.min(b.above, b.below, dst=ws.get("far", shape, np.float32))
     far *= np.float32(jump_ratio)
-    jump = np.flatnonzero(cv2.max(b.above, b.below) > far)
+    near: Array = cv2.max(b.above, b.below, dst=ws.get("near", shape, np.float32))
+    jump = np.flatnonzero(np.greater(near, far, out=ws.get("mask", shape, np.bool_)))
     above, below, t = (np.take(a, jump) for a in (b.above, b.below, b.t))
     if plane_tolerance > 0:
         keep = ~on_plane(b, jump, above, below, plane_tolerance)
@@ -193,28 +209,39 @@ def blend_discontinuities(out: Float32Array, b: ColumnBrackets, jump_ratio: floa
     flat[jump] = np.float32(jump_blend) * flat[jump] + np.float32(1.0 - jump_blend) * mean_depth
 
 
-def complete_depth(inv: Float32Array, config: ClassicalConfig
-                   ) -> tuple[Float32Array, Float32Array]:
+def complete_depth(inv: Float32Array, config: ClassicalConfig,
+                   workspace: Workspace | None = None) -> tuple[Float32Array, Float32Array]:
     """Steps 2-4 of the module docstring on an (H, W) float32 inverse-depth image (0 = empty).
+
+    Args:
+        inv: (H, W) float32 inverse depth (1/metres), 0 = empty.
+        config: the model's config.
+        workspace: buffers to reuse (None: fresh arrays); the results are its buffers.
 
     Returns:
         (completed depth (H, W) float32 metres, 0 where no estimate; vertical pixel distance to
         the nearest filled pixel (H, W) float32, see :func:`interpolate_columns`).
     """
-    out, dist = interpolate_columns(fill_rows(inv, config.row_fill_px), config.jump_ratio,
-                                    config.jump_blend, config.plane_tolerance)
+    ws = Workspace() if workspace is None else workspace
+    shape = inv.shape
+    out, dist = interpolate_columns(fill_rows(inv, config.row_fill_px, ws), config.jump_ratio,
+                                    config.jump_blend, config.plane_tolerance, ws)
     fill_empty_columns(out, dist)  # so no hole pulls the median / blur towards 0
     if config.median_px:
-        out = np.asarray(cv2.medianBlur(out, config.median_px), np.float32)  # float32 already
-    depth = np.zeros_like(out)
-    np.divide(np.float32(1.0), out, out=depth, where=out > 0)
+        median: Array = cv2.medianBlur(out, config.median_px,
+                                       dst=ws.get("median", shape, np.float32))
+        out = median
+    depth = ws.zeros("depth", shape, np.float32)
+    np.divide(np.float32(1.0), out, out=depth,
+              where=np.greater(out, np.float32(0.0), out=ws.get("valid", shape, np.bool_)))
     if config.blur_px:
-        depth = np.asarray(cv2.GaussianBlur(depth, (config.blur_px, config.blur_px), 0),
-                           np.float32)  # float32 already (cv2 keeps the type): no copy
+        depth = cv2.GaussianBlur(depth, (config.blur_px, config.blur_px), 0,
+                                 dst=ws.get("blurred", shape, np.float32))
     return depth, dist
 
 
-def confidence_map(depth: Float32Array, dist: Float32Array, config: ClassicalConfig
+def confidence_map(depth: Float32Array, dist: Float32Array, config: ClassicalConfig,
+                   workspace: Workspace | None = None, out: Float32Array | None = None
                    ) -> Float32Array:
     """Confidence in [0, 1] (formula in the module docstring).
 
@@ -222,18 +249,26 @@ def confidence_map(depth: Float32Array, dist: Float32Array, config: ClassicalCon
         depth: (H, W) float32 completed depth, metres, 0 = no estimate.
         dist: (H, W) float32 pixel distance to the nearest (row-filled) measurement; reused as
             a buffer (overwritten).
+        workspace: buffers to reuse (None: fresh arrays).
+        out: (H, W) float32 contiguous array to write the result into (None: a new one).
 
     Returns:
-        (H, W) float32 confidence, 0 where ``depth`` is 0.
+        (H, W) float32 confidence, 0 where ``depth`` is 0 (``out`` when given).
     """
-    spread: Array = cv2.morphologyEx(depth, cv2.MORPH_GRADIENT, _SPREAD_KERNEL)  # max - min, 3x3
-    spread /= np.maximum(depth, np.float32(1e-6))
+    ws = Workspace() if workspace is None else workspace
+    shape = depth.shape
+    spread: Array = cv2.morphologyEx(depth, cv2.MORPH_GRADIENT, _SPREAD_KERNEL,
+                                     dst=ws.get("spread", shape, np.float32))  # max - min, 3x3
+    spread /= np.maximum(depth, np.float32(1e-6), out=ws.get("floor", shape, np.float32))
     # -(dist / d0 + spread / s0), as one OpenCV multiply-add
     exponent = cv2.scaleAdd(spread, -1.0 / config.confidence_spread,
                             np.multiply(dist, np.float32(-1.0 / config.confidence_distance_px),
-                                        out=dist))
-    conf: Array = cv2.exp(exponent)
-    np.copyto(conf, np.float32(0.0), where=depth <= 0)
+                                        out=dist), dst=ws.get("exponent", shape, np.float32))
+    conf: Array = cv2.exp(exponent, dst=np.empty(shape, np.float32) if out is None else out)
+    if out is not None and conf is not out:
+        raise ValueError("out must be a contiguous float32 array of the depth's shape")
+    np.copyto(conf, np.float32(0.0),
+              where=np.less_equal(depth, np.float32(0.0), out=ws.get("valid", shape, np.bool_)))
     return conf
 
 
@@ -254,29 +289,48 @@ def _fill_top(depth: Float32Array, conf: Float32Array, top: int, margin: int) ->
     np.multiply(conf[top], fade, out=conf[start:top])
 
 
-def complete(sparse_depth: Array, config: ClassicalConfig = ClassicalConfig()
-             ) -> tuple[Float32Array, Float32Array]:
+def top_row(sparse_depth: Float32Array, min_depth: float, block: int = 16) -> int | None:
+    """First row holding a value above ``min_depth`` (None if none), scanning blocks of rows
+    from the top: a LiDAR leaves the top of the image empty, so most rows are never read."""
+    for start in range(0, sparse_depth.shape[0], block):
+        found = (sparse_depth[start:start + block] > min_depth).any(axis=1)
+        if found.any():
+            return start + int(np.flatnonzero(found)[0])
+    return None
+
+
+def complete(sparse_depth: Array, config: ClassicalConfig = ClassicalConfig(),
+             workspace: Workspace | None = None) -> tuple[Float32Array, Float32Array]:
     """Dense depth and confidence from an (H, W) sparse depth (metres, 0 = none).
 
     Works on the rows from the top measurement down; above, see :func:`_fill_top`.
 
+    Args:
+        sparse_depth: (H, W) metres, 0 = none.
+        config: the model's config.
+        workspace: buffers reused from call to call (None: fresh ones); the outputs are always
+            new arrays.
+
     Returns:
         (depth (H, W) float32 metres, NaN where no estimate; confidence (H, W) float32 in [0, 1]).
     """
+    ws = Workspace() if workspace is None else workspace
     sparse_depth = np.asarray(sparse_depth, np.float32)
-    row_max = cv2.reduce(sparse_depth, 1, cv2.REDUCE_MAX).ravel()
-    rows_any = np.flatnonzero(row_max > config.min_depth)
-    if rows_any.size == 0:
+    top = top_row(sparse_depth, config.min_depth)
+    if top is None:
         return np.full(sparse_depth.shape, np.nan, np.float32), np.zeros_like(sparse_depth)
-    top = int(rows_any[0])
     sub = sparse_depth[top:]
-    inv = np.zeros_like(sub)
-    np.divide(np.float32(1.0), sub, out=inv, where=sub > config.min_depth)
-    sub_depth, dist = complete_depth(inv, config)
+    inv = ws.zeros("inverse", sub.shape, np.float32)
+    measured = np.flatnonzero(np.greater(sub, np.float32(config.min_depth),
+                                         out=ws.get("valid", sub.shape, np.bool_)))
+    inv.reshape(-1)[measured] = np.float32(1.0) / sub.reshape(-1)[measured]  # few % of pixels
+    sub_depth, dist = complete_depth(inv, config, ws)
     depth, conf = np.empty_like(sparse_depth), np.empty_like(sparse_depth)
-    conf[top:] = confidence_map(sub_depth, dist, config)
-    np.copyto(sub_depth, np.float32(np.nan), where=sub_depth <= 0)
-    depth[top:] = sub_depth
+    confidence_map(sub_depth, dist, config, ws, out=conf[top:])
+    np.copyto(depth[top:], sub_depth)
+    np.copyto(depth[top:], np.float32(np.nan),
+              where=np.less_equal(sub_depth, np.float32(0.0), out=ws.get("valid", sub.shape,
+                                                                       np.bool_)))
     if top > 0:
         _fill_top(depth, conf, top, config.top_margin_px)
     return depth, conf
@@ -289,13 +343,16 @@ class ClassicalModel(SpecModel):
 
     def __init__(self, config: ClassicalConfig) -> None:
         self.config = config
+        self._workspace = Workspace()  # buffers reused across frames (see models/workspace.py)
+        self._lock = threading.Lock()  # one frame at a time uses the workspace
 
     def predict(self, rgb: UInt8Array | None, sparse_depth: FloatArray | None,
                 K: Array) -> CompletionOutput:
         """Dense depth (H, W) metres and confidence; see :func:`complete`."""
         sparse_depth = check_completion_inputs(rgb, sparse_depth, K, spec=self.spec)
         start = time.perf_counter()
-        depth, conf = complete(sparse_depth, self.config)
+        with self._lock:
+            depth, conf = complete(sparse_depth, self.config, self._workspace)
         return CompletionOutput(depth, conf, {"model": 1e3 * (time.perf_counter() - start)})
 
 

@@ -10,12 +10,12 @@ on fixed-point (``CV_16SC2``) maps.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from depth_completion_ros.arrays import Array, BoolArray, Float32Array, IntArray, UInt16Array
+from depth_completion_ros.models.workspace import Workspace
 
 #: largest image height the int16 row encoding supports
 MAX_HEIGHT = 32766
@@ -45,61 +45,79 @@ class ColumnBrackets:
     below_row: IntArray
 
 
-def running_max(values: Array, reverse: bool = False) -> Array:
+def running_max(values: Array, reverse: bool = False, spare: Array | None = None,
+                op: np.ufunc = np.maximum) -> Array:
     """Running maximum along axis 0 by doubling scan; ``values`` is consumed (reused as a buffer).
 
     Args:
         values: (H, W) array of a numpy integer or float dtype.
         reverse: scan upwards (row ``y`` holds the max of rows ``y..H-1``) instead of downwards
             (``np.maximum.accumulate(values, axis=0)``: the max of rows ``0..y``).
+        spare: (H, W) buffer of the same dtype to alternate with (None: allocated).
+        op: ``np.maximum`` or ``np.minimum`` (a running minimum).
 
     Returns:
-        (H, W) array, same dtype (``values`` itself or a buffer of the same shape).
+        (H, W) array, same dtype (``values`` itself or ``spare``).
     """
-    current, spare = values, np.empty_like(values)
+    current = values
+    spare = np.empty_like(values) if spare is None else spare
     step = 1
     while step < current.shape[0]:
         if reverse:
             spare[-step:] = current[-step:]
-            np.maximum(current[:-step], current[step:], out=spare[:-step])
+            op(current[:-step], current[step:], out=spare[:-step])
         else:
             spare[:step] = current[:step]
-            np.maximum(current[step:], current[:-step], out=spare[step:])
+            op(current[step:], current[:-step], out=spare[step:])
         current, spare = spare, current
         step *= 2
     return current
 
 
-@lru_cache(maxsize=4)
-def _index_images(height: int, width: int) -> tuple[IntArray, UInt16Array, UInt16Array]:
-    """Cached read-only (height, width) images: int16 column, uint16 ``y + 1``, uint16 ``H - y``."""
-    cols = np.broadcast_to(np.arange(width, dtype=np.int16), (height, width))
-    down = np.broadcast_to(np.arange(1, height + 1, dtype=np.uint16)[:, None], (height, width))
-    images = (np.ascontiguousarray(cols), np.ascontiguousarray(down),
-              np.ascontiguousarray(down[::-1]))
-    for image in images:
-        image.flags.writeable = False
-    return images
+def _down_index(ws: Workspace, height: int, width: int) -> UInt16Array:
+    """(height, width) uint16 image of ``y + 1``, kept in ``ws`` (the first rows of the tallest
+    one asked for: the values do not depend on the height)."""
+    def fill(full: Array) -> None:
+        full[:] = np.arange(1, full.shape[0] + 1, dtype=np.uint16)[:, None]
+
+    buf: UInt16Array = ws.constant("index_down", (height, width), np.uint16, fill)
+    return buf
 
 
-def bracket_rows(valid: BoolArray) -> tuple[IntArray, IntArray]:
+def _col_index(ws: Workspace, height: int, width: int) -> IntArray:
+    """(height, width) int16 image of the column index, kept in ``ws``."""
+    def fill(full: Array) -> None:
+        full[:] = np.arange(width, dtype=np.int16)
+
+    buf: IntArray = ws.constant("index_col", (height, width), np.int16, fill)
+    return buf
+
+
+def bracket_rows(valid: BoolArray, workspace: Workspace | None = None
+                 ) -> tuple[IntArray, IntArray]:
     """Row of each column's nearest valid pixel above and below every pixel.
 
     Args:
         valid: (H, W) bool, H <= :data:`MAX_HEIGHT`.
+        workspace: buffers to reuse (None: fresh arrays).
 
     Returns:
         (above, below), (H, W) int16 rows; -1 where no valid pixel above, H where none below.
     """
+    ws = Workspace() if workspace is None else workspace
     height, width = valid.shape
     if height > MAX_HEIGHT:
         raise ValueError(f"image height must be <= {MAX_HEIGHT}, got {height}")
-    _, down, up = _index_images(height, width)
-    mask = valid.view(np.uint8)
-    above = running_max(cv2.copyTo(down, mask))  # zero outside mask
+    shape = (height, width)
+    marks = np.multiply(_down_index(ws, height, width), valid,
+                        out=ws.get("rows_a", shape, np.uint16))  # y + 1 where valid, else 0
+    lower = np.subtract(marks, np.uint16(1), out=ws.get("rows_b", shape, np.uint16))  # 65535: none
+    spare = ws.get("rows_spare", shape, np.uint16)
+    above = running_max(marks, spare=spare)
     np.subtract(above, np.uint16(1), out=above)  # 0 (none) wraps to 65535 = int16 -1
-    below = running_max(cv2.copyTo(up, mask), reverse=True)
-    np.subtract(np.uint16(height), below, out=below)  # 0 (none) -> H
+    spare = marks if above is spare else spare
+    below = running_max(lower, reverse=True, spare=spare, op=np.minimum)
+    np.minimum(below, np.uint16(height), out=below)  # none -> H
     return above.view(np.int16), below.view(np.int16)
 
 
@@ -118,22 +136,28 @@ def substitute_missing(above: IntArray, below: IntArray) -> None:
     np.minimum(below, np.maximum(last, first), out=below)
 
 
-def gather_rows(image: Float32Array, rows: IntArray) -> Float32Array:
+def gather_rows(image: Float32Array, rows: IntArray, workspace: Workspace | None = None,
+                name: str = "gathered") -> Float32Array:
     """``image[rows[y, x], x]`` for every pixel, 0 where ``rows`` is out of range.
 
     Args:
         image: (H, W) float32.
         rows: (H, W) int16 row indices.
+        workspace: buffers to reuse (None: fresh arrays); the result is its buffer ``name``.
     """
-    cols = _index_images(*image.shape)[0]
+    ws = Workspace() if workspace is None else workspace
+    shape = image.shape
+    mapping = cv2.merge([_col_index(ws, *shape), rows], ws.get("map", (shape[0], 2 * shape[1]),
+                                                                np.int16).reshape(*shape, 2))
+    out = ws.get(name, shape, np.float32)
     # the stub wants a map2, but OpenCV takes None with a CV_16SC2 map1
     gathered: Float32Array = cv2.remap(  # type: ignore[call-overload]
-        image, cv2.merge([cols, rows]), None, cv2.INTER_NEAREST,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        image, mapping, None, cv2.INTER_NEAREST, dst=out, borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0)
     return gathered
 
 
-def column_brackets(image: Float32Array) -> ColumnBrackets:
+def column_brackets(image: Float32Array, workspace: Workspace | None = None) -> ColumnBrackets:
     """Bracketing values, position and distance for every pixel of a sparse image.
 
     A missing side takes the other side's row before the gather, so both values are equal
@@ -141,21 +165,32 @@ def column_brackets(image: Float32Array) -> ColumnBrackets:
 
     Args:
         image: (H, W) float32, valid where > 0.
+        workspace: buffers to reuse (None: fresh arrays); the result's arrays are its buffers.
     """
-    height = image.shape[0]
-    above_row, below_row = bracket_rows(image > 0)
+    ws = Workspace() if workspace is None else workspace
+    shape = image.shape
+    valid = np.greater(image, np.float32(0.0), out=ws.get("valid", shape, np.bool_))
+    above_row, below_row = bracket_rows(valid, ws)
     substitute_missing(above_row, below_row)
-    rows = np.arange(height, dtype=np.int16)[:, None]
-    offset = np.subtract(rows, above_row)  # int16, |.| <= H
+    rows = np.arange(shape[0], dtype=np.int16)[:, None]
+    offset = np.subtract(rows, above_row, out=ws.get("offset", shape, np.int16))  # |.| <= H
     # offset and gap are both >= 0 between two valid rows; where a side was substituted one of
     # them is the other's negative, so the distance is |min(offset, gap)|
-    dist = np.abs(np.minimum(offset, np.subtract(below_row, rows))).astype(np.float32)
-    span = np.subtract(below_row, above_row)
+    gap = np.subtract(below_row, rows, out=ws.get("gap", shape, np.int16))
+    np.minimum(offset, gap, out=gap)
+    np.abs(gap, out=gap)
+    dist = ws.get("dist", shape, np.float32)
+    np.copyto(dist, gap)
+    span = np.subtract(below_row, above_row, out=gap)
     np.maximum(span, np.int16(1), out=span)
-    t = offset.astype(np.float32)
-    t /= span.astype(np.float32)
+    t = ws.get("t", shape, np.float32)
+    np.copyto(t, offset)
+    span_f = ws.get("span", shape, np.float32)
+    np.copyto(span_f, span)
+    t /= span_f
     np.clip(t, np.float32(0.0), np.float32(1.0), out=t)
-    return ColumnBrackets(gather_rows(image, above_row), gather_rows(image, below_row), t, dist,
+    return ColumnBrackets(gather_rows(image, above_row, ws, "above"),
+                          gather_rows(image, below_row, ws, "below"), t, dist,
                           above_row, below_row)
 
 
