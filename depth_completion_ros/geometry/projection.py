@@ -141,11 +141,27 @@ def project_to_depth(points: Array, lidar_to_camera: Array, camera: PinholeCamer
     return zbuffer(proj, camera.height, camera.width)
 
 
-def zbuffer(proj: ProjectedPoints, height: int, width: int) -> Float32Array:
-    """(H, W) float32 depth image keeping the nearest of the points that share a pixel."""
+def zbuffer(proj: ProjectedPoints, height: int, width: int, max_rounds: int = 8
+            ) -> Float32Array:
+    """(H, W) float32 depth image keeping the nearest of the points that share a pixel.
+
+    Without a sort: every point is written once (some point per pixel lands), then the points
+    nearer than what their pixel holds are written again, until none is; a few rounds on
+    ever fewer points (most pixels hold one point). After ``max_rounds`` the remaining points
+    are written far to near (a sort), so the result never depends on the input order.
+    """
     out = np.zeros(height * width, np.float32)
-    order = np.argsort(proj.depth)[::-1]  # far first, so the nearest is assigned last and wins
-    out[proj.v[order] * width + proj.u[order]] = proj.depth[order]
+    pixel = proj.v * width + proj.u
+    depth = proj.depth
+    out[pixel] = depth
+    for _ in range(max_rounds):
+        nearer = np.flatnonzero(depth < out[pixel])
+        if nearer.size == 0:
+            return out.reshape(height, width)
+        pixel, depth = pixel[nearer], depth[nearer]
+        out[pixel] = depth
+    order = np.argsort(depth)[::-1]  # far first, so the nearest is assigned last and wins
+    out[pixel[order]] = depth[order]
     return out.reshape(height, width)
 
 

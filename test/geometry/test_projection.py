@@ -172,3 +172,21 @@ def test_raw_path_drops_points_folded_back_by_distortion() -> None:
     assert len(project_points(folded, np.eye(4), cam, rectified=False).u) == 0
     edge = np.array([[0.6, 0.0, 1.0]])  # inside the field of view: kept
     assert len(project_points(edge, np.eye(4), cam, rectified=False).u) == 1
+
+
+@pytest.mark.parametrize("per_pixel", [1, 3, 40])
+def test_zbuffer_keeps_the_nearest_point_whatever_the_order(per_pixel):
+    # 40 points in one pixel, written far to near and shuffled, exceed the write-again rounds
+    # and take the sorted path; the result is the per-pixel minimum either way
+    from depth_completion_ros.geometry.projection import ProjectedPoints, zbuffer
+
+    rng = np.random.default_rng(per_pixel)
+    u = np.repeat(rng.integers(0, 50, 200), per_pixel)
+    v = np.repeat(rng.integers(0, 30, 200), per_pixel)
+    depth = rng.uniform(1, 80, u.size).astype(np.float32)
+    for order in (np.argsort(-depth), rng.permutation(u.size)):
+        got = zbuffer(ProjectedPoints(u[order], v[order], depth[order], order), 30, 50)
+        expected = np.full(30 * 50, np.inf, np.float32)
+        np.minimum.at(expected, v * 50 + u, depth)
+        expected[np.isinf(expected)] = 0
+        np.testing.assert_array_equal(got, expected.reshape(30, 50))
