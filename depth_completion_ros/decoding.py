@@ -237,11 +237,25 @@ def finite_cloud(xyz: Array, ring: Array | None, intensity: Array | None) -> Poi
     Args:
         xyz: (N, 3) coordinates, metres. ring, intensity: (N,) or None.
 
+    Returns:
+        The kept points; when every point is kept, ``xyz`` itself (float32) without a copy.
+
     Raises:
         InputError: no point is finite.
     """
     xyz = np.asarray(xyz, dtype=np.float32)
-    keep = np.isfinite(xyz).all(axis=1) & (xyz != 0).any(axis=1)
+    x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]  # per column: 1-D ufuncs, no (N, 3) reductions
+    keep = np.isfinite(x)
+    keep &= np.isfinite(y)
+    keep &= np.isfinite(z)
+    nonzero = x != 0
+    nonzero |= y != 0
+    nonzero |= z != 0
+    keep &= nonzero
+    if keep.all():
+        return PointCloud(xyz=xyz, ring=None if ring is None else ring.astype(np.int32),
+                          intensity=None if intensity is None else
+                          intensity.astype(np.float32))
     if not keep.any():
         raise InputError(f"PointCloud2: none of its {xyz.shape[0]} points is finite and non-zero")
     return PointCloud(xyz=xyz[keep],

@@ -163,11 +163,13 @@ class DepthPipeline:
         if depth.shape != shape or confidence.shape != shape:
             raise ModelError(f"model {name!r}: output depth {depth.shape} / confidence "
                              f"{confidence.shape}, expected {shape}")
-        depth = np.array(depth, dtype=np.float32, copy=True)
-        with np.errstate(invalid="ignore"):
-            invalid = ~np.isfinite(depth) | (depth < self.min_depth) | (depth > self.max_depth)
-        depth[invalid] = np.nan
-        conf = np.nan_to_num(np.clip(confidence.astype(np.float32), 0.0, 1.0), nan=0.0)
-        conf[invalid] = 0.0
+        depth = np.asarray(depth, dtype=np.float32)
+        # NaN compares False and inf falls outside the range: one test covers non-finite too
+        valid = np.greater_equal(depth, np.float32(self.min_depth))
+        valid &= depth <= np.float32(self.max_depth)
+        depth = np.where(valid, depth, np.float32(np.nan))  # a new array
+        conf = np.fmax(confidence, np.float32(0.0), dtype=np.float32)  # fmax: NaN -> 0
+        np.fmin(conf, np.float32(1.0), out=conf)
+        conf *= valid
         return depth, conf
 

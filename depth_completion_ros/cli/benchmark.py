@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from depth_completion_ros.cli import benchmark_latency
 from depth_completion_ros.cli.model_options import add_model_options
 from depth_completion_ros.devices import Device
 from depth_completion_ros.errors import ConfigError, DataFormatError
@@ -59,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --speed: timed calls per case")
     parser.add_argument("--warmup", type=_positive, default=3,
                         help="with --speed: untimed calls first")
+    benchmark_latency.add_arguments(parser)
     add_model_options(
         parser, config_help="model preset (config/models/*.yaml format); applies to the model it "
                             "names, which must be one of --models",
@@ -89,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     """Print one line per model (or per model, size and precision with ``--speed``); returns 0."""
     if args.speed:
         return _run_speed(args)
+    if args.latency:
+        return benchmark_latency.run(args)
     if args.models is None:
         args.models = list(DEFAULT_MODELS)
     configs = _configs(args)

@@ -5,6 +5,7 @@ The reverse direction, used by the node and the bag tools alike, is the core's
 """
 from __future__ import annotations
 
+import array as pyarray
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ def array_to_image(array: np.ndarray, header: Any, encoding: str) -> Any:
     msg.encoding = encoding
     msg.is_bigendian = int(array.dtype.byteorder == ">")
     msg.step = int(array.strides[0])
-    msg.data = array.tobytes()
+    msg.data = byte_array(array)
     return msg
 
 
@@ -41,5 +42,13 @@ def points_to_cloud(xyz: np.ndarray, header: Any) -> Any:
     msg.is_bigendian = False
     msg.point_step, msg.row_step = 12, 12 * int(xyz.shape[0])
     msg.is_dense = True
-    msg.data = xyz.astype("<f4").tobytes()
+    msg.data = byte_array(xyz.astype("<f4", copy=False))
     return msg
+
+
+def byte_array(array: np.ndarray) -> pyarray.array:
+    """A contiguous array's bytes as the ``array.array('B')`` a ROS uint8[] field stores: one
+    copy (``tobytes()`` then the field's own conversion made two; 4x slower at 1920x1200)."""
+    data = pyarray.array("B")
+    data.frombytes(np.ascontiguousarray(array).reshape(-1).view(np.uint8).data)
+    return data
