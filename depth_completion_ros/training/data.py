@@ -119,12 +119,19 @@ class TrainingSet:
 
 
 def draw_batch(dataset: TrainingSet, data: DataSection, batch_size: int,
-               rng: np.random.Generator) -> list[Sample]:
+               rng: np.random.Generator, *, indices: Sequence[int] | None = None
+               ) -> list[Sample]:
     """``batch_size`` augmented samples: frame, line count, crop, flip, jitter drawn from
-    ``rng`` (so its state alone makes the batch sequence reproducible)."""
+    ``rng`` (so its state alone makes the batch sequence reproducible).
+
+    ``indices``: the frames, given (``batch_size`` of them: a distributed sampler's), instead of
+    drawn from ``rng``.
+    """
+    if indices is not None and len(indices) != batch_size:
+        raise ValueError(f"draw_batch: {len(indices)} indices for a batch of {batch_size}")
     samples = []
-    for _ in range(batch_size):
-        index = int(rng.integers(len(dataset)))
+    for i in range(batch_size):
+        index = int(rng.integers(len(dataset))) if indices is None else int(indices[i])
         lines = int(data.lines[int(rng.integers(len(data.lines)))])
         sample = augment(dataset.sample(index, lines), width=data.patch_width,
                          height=data.patch_height, flip_probability=data.flip_probability,

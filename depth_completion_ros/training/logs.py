@@ -1,5 +1,6 @@
 """Training logs: a CSV file (always), TensorBoard (when ``torch.utils.tensorboard`` imports),
-a progress bar (tqdm when installed, else a line every ``log_every`` steps)."""
+a progress bar (tqdm when installed, else a line every ``log_every`` steps). With several
+processes, rank 0 logs and the others hold a :class:`NullLog`."""
 from __future__ import annotations
 
 import csv
@@ -80,3 +81,19 @@ def _progress_bar(total: int, start: int) -> Any:
     except ImportError:
         return None
     return tqdm.tqdm(total=total, initial=start, unit="step", dynamic_ncols=True)
+
+
+class NullLog(TrainingLog):
+    """The log of a rank other than 0: writes nothing, shows nothing."""
+
+    def __init__(self) -> None:  # no file, no sinks
+        pass
+
+    def row(self, values: Mapping[str, float | int]) -> None:
+        """Nothing."""
+
+    def progress(self, step: int, text: Mapping[str, str]) -> None:
+        """Nothing."""
+
+    def close(self) -> None:
+        """Nothing."""

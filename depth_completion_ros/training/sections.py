@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from depth_completion_ros.devices import Precision
 from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.geometry.beams import SWEEP_LINES, TOTAL_LINES
 
@@ -191,8 +192,12 @@ class RunSection:
         seed: seeds numpy (sampling, augmentation) and torch.
         max_steps: optimiser steps in all (a resumed run continues to it).
         max_minutes: wall-clock limit of this invocation (0 = none); state is saved at the stop.
-        batch_size: samples per forward pass.
-        device: ``auto``, ``cpu`` or ``cuda``.
+        batch_size: samples per forward pass, per process (with torchrun the optimiser step
+            sees ``batch_size x processes x optim.accumulate`` samples).
+        device: ``auto``, ``cpu`` or ``cuda`` (with torchrun: each process on the GPU of its
+            ``LOCAL_RANK``).
+        precision: ``fp32``, ``bf16`` (autocast, CUDA or CPU) or ``fp16`` (autocast and a
+            gradient scaler, CUDA only: fp32 on the CPU with a note); see :mod:`.precision`.
         threads: torch CPU threads (0 = torch's default).
         log_every: CSV / TensorBoard row every N steps.
         save_every: training state written every N steps (and at the end).
@@ -204,6 +209,7 @@ class RunSection:
     max_minutes: float = 0.0
     batch_size: int = 4
     device: str = "auto"
+    precision: str = "fp32"
     threads: int = 0
     log_every: int = 10
     save_every: int = 200
@@ -217,3 +223,6 @@ class RunSection:
             raise ConfigError("run: max_minutes and threads must be >= 0")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"run.device must be auto, cpu or cuda, got {self.device!r}")
+        if self.precision not in Precision.choices():
+            raise ConfigError(f"run.precision must be one of {list(Precision.choices())}, got "
+                              f"{self.precision!r}")
