@@ -21,6 +21,7 @@ from depth_completion_ros.models import get_model
 from depth_completion_ros.paths import SHARED_DATA_DIR
 
 HELDOUT_DRIVE = SHARED_DATA_DIR / "kitti_raw_2011_09_26_seq16"
+NODE_DRIVE = SHARED_DATA_DIR / "kitti_raw_2011_09_26_drive_0009"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=3,
                         help="with --latency: timed passes over the frames")
     parser.add_argument("--json", type=Path, default=None, help="with --latency: write results")
+    parser.add_argument("--node", action="store_true",
+                        help="with --latency: also the live node end to end under 10 Hz replay "
+                             "(shared drive 0009 when present, else --drive; needs rclpy)")
+    parser.add_argument("--node-passes", type=int, default=2,
+                        help="with --node: passes over the drive (the last one counted)")
     parser.add_argument("--heldout-drive", type=Path, default=None,
                         help="with --latency: drive of the held-out comparison (default: the "
                              "shared seq16 when present, else --drive)")
@@ -93,12 +99,25 @@ def run(args: argparse.Namespace) -> int:
           f"IP-Basic {heldout['rmse_mm']['reference']} / {heldout['mae_mm']['reference']}; "
           f"1216x352 p50 ms {heldout['crop_ms']['model']['p50']} vs "
           f"{heldout['crop_ms']['reference']['p50']}: ratio {heldout['model_over_reference']}")
+    node = None
+    if args.node:
+        from depth_completion_ros.ros.node_latency import node_latency
+
+        node_drive = NODE_DRIVE if NODE_DRIVE.is_dir() else args.drive
+        node = node_latency(model_name, loops=args.node_passes, drive=node_drive)
+        print(f"live node, {node['drive']}, 1242x375 at {node['rate_hz']} Hz, "
+              f"{node['counted_frames']} frames of the last pass: image published -> depth "
+              f"received p50 {node['p50_ms']} ms, "
+              f"p95 {node['p95_ms']} ms, max {node['max_ms']} ms; sent {node['sent']}, published "
+              f"{node['published']}, dropped by design {node['dropped_by_design']}, lost "
+              f"{node['lost']}")
     info["load_average_end"] = list(load_average())
     print(f"load average at the end: {info['load_average_end']}")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(
             {"machine": info, "encoder": encoder, "sizes": results,
-             "scaling_1936x1216_over_1216x352": scaling, "heldout": heldout}, indent=2) + "\n")
+             "scaling_1936x1216_over_1216x352": scaling, "heldout": heldout,
+             "node": node}, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
