@@ -8,7 +8,7 @@
 #   --config FILE     training config (default config/train/cspn_small_selfsup.yaml)
 #   --minutes M       training budget, run.max_minutes (default 6 with CUDA; on the CPU the
 #                     config's own limits unless given)
-#   --out DIR         run folder (default out/gpu_train/<config name>); a folder with a
+#   --out DIR         run folder (default ./out/gpu_train/<config name>); a folder with a
 #                     state.pt is resumed (another call continues the same run)
 #   --gpus N          processes on this node, one GPU each (default: every visible GPU; N > 1
 #                     runs torchrun --standalone)
@@ -21,11 +21,12 @@
 #
 # What it assumes (there is no network): a Python >= 3.10 ($PYTHON, default python3) whose
 # torch is a CUDA build: torch is never downloaded; it comes from that Python (system or
-# preinstalled environment) or from a wheel in --wheels. numpy, opencv (cv2) and PyYAML come from
-# that Python too, else from --wheels (pinned as in requirements-venv.txt when the wheelhouse has
-# those versions); tqdm and tensorboard are optional. When something is missing, a venv is made
-# in out/venv-gpu with --system-site-packages (the machine's torch stays visible) and only the
-# missing packages go into it. The package itself is not installed: it runs from this checkout
+# preinstalled environment) or from a torch wheel and its dependencies in --wheels. numpy,
+# opencv (cv2) and PyYAML come from that Python too, else from --wheels (pinned as in
+# requirements-venv.txt when the wheelhouse has those versions); tqdm and tensorboard are
+# optional. When something is missing, a venv is made in the checkout's out/venv-gpu (or
+# $GPU_VENV) with --system-site-packages (the machine's torch stays visible) and only the missing
+# packages go into it. The package itself is not installed: it runs from this checkout
 # (PYTHONPATH). The data the config names must be on the machine (the shipped recipe reads
 # ../shared/data). Make a wheelhouse on a machine with network, for the target's Python, e.g.
 #   pip download -d wheels --only-binary=:all: --python-version 3.12 \
@@ -36,9 +37,9 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 fail() { echo "gpu_train: error: $*" >&2; exit 1; }
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$REPO"
+SELF=$REPO/tools/gpu_train.sh
 ARGS=("$@")
-CONFIG=config/train/cspn_small_selfsup.yaml MINUTES="" OUT="" GPUS="" PRECISION="" WHEELS=""
+CONFIG=$REPO/config/train/cspn_small_selfsup.yaml MINUTES="" OUT="" GPUS="" PRECISION="" WHEELS=""
 BASELINES="classical ip_basic nearest" FOREGROUND=0 EXTRA=()
 while (($#)); do
   case "$1" in
@@ -71,7 +72,7 @@ print(" ".join(m for m in sys.argv[1:] if u.find_spec(m) is None))' torch numpy 
 }
 MISSING=$(missing "$PY")
 if [[ -n $MISSING ]]; then
-  VENV=${GPU_VENV:-out/venv-gpu}
+  VENV=${GPU_VENV:-$REPO/out/venv-gpu}
   echo "gpu_train: $PY lacks: $MISSING; setting up $VENV (--system-site-packages)"
   [[ -x $VENV/bin/python ]] || "$PY" -m venv --system-site-packages "$VENV" \
     || fail "cannot create a venv with $PY (Debian / Ubuntu: apt-get install python3-venv)"
@@ -80,7 +81,7 @@ if [[ -n $MISSING ]]; then
   for module in $MISSING; do
     case $module in cv2) name=opencv-python-headless ;; yaml) name=PyYAML ;; *) name=$module ;; esac
     [[ -n $WHEELS ]] || fail "missing $MISSING and no --wheels DIR to install from (no network)"
-    pinned=$(grep -i "^$name==" requirements-venv.txt || echo "$name")
+    pinned=$(grep -i "^$name==" "$REPO/requirements-venv.txt" || echo "$name")
     "$PY" -m pip install --quiet --no-index --find-links "$WHEELS" "$pinned" \
       || "$PY" -m pip install --quiet --no-index --find-links "$WHEELS" "$name" \
       || fail "$name is neither importable nor in $WHEELS"
@@ -100,7 +101,7 @@ echo "gpu_train: $("$PY" -c 'import sys; print(sys.executable)') torch $TORCH, $
 # --- without a GPU: the same config on the CPU, in the background unless --foreground ---------------
 if [[ $CUDA_GPUS == 0 && $FOREGROUND == 0 ]]; then
   LOG=$OUT/gpu_train.log
-  nohup "$0" --foreground "${ARGS[@]}" >"$LOG" 2>&1 &
+  nohup "$SELF" --foreground "${ARGS[@]}" >"$LOG" 2>&1 &
   echo "gpu_train: no CUDA device: training on the CPU in the background (pid $!); follow it" \
        "with: tail -f $LOG"
   exit 0
@@ -144,7 +145,7 @@ CHECKPOINT=$OUT/best.pt
 [[ -f $CHECKPOINT ]] || CHECKPOINT=$OUT/last.pt
 EVAL_START=$SECONDS
 read -r -a BASE <<<"$BASELINES"
-"$PY" tools/score_checkpoint.py "$CHECKPOINT" --device "$DEVICE" --json "$OUT/scores.json" \
+"$PY" "$REPO/tools/score_checkpoint.py" "$CHECKPOINT" --device "$DEVICE" --json "$OUT/scores.json" \
   --baselines "${BASE[@]}"
 echo "gpu_train: evaluation $((SECONDS - EVAL_START)) s"
 
