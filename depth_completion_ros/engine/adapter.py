@@ -9,6 +9,11 @@ engine's device (crop, normalise, pad to stride, K; the same module training use
 through the :class:`InferenceEngine`, and puts the result back at full size: NaN depth and 0
 confidence outside the crop. :func:`torch_model_factory` is the registry factory of a learned
 model: it builds the network, loads the checkpoint strictly (input spec compared) and wraps it.
+
+A refinement network (MSPN) also takes ``initial``: the depth of another registered model (D0)
+on the same frame, made by :func:`initial_depth` (where that model gives no depth, the nearest
+value of the column stands in, and the refined output there is NaN again: a refinement does not
+invent coverage its starting model did not have).
 """
 from __future__ import annotations
 
@@ -19,7 +24,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from depth_completion_ros.arrays import Array, FloatArray, UInt8Array
+from depth_completion_ros.arrays import (
+    Array,
+    BoolArray,
+    Float32Array,
+    FloatArray,
+    UInt8Array,
+)
 from depth_completion_ros.devices import Device, Precision
 from depth_completion_ros.engine.inference import InferenceEngine
 from depth_completion_ros.engine.preprocess import Preprocessor
@@ -53,8 +64,9 @@ class TorchModelAdapter(SpecModel):
 
     def __init__(self, spec: ModelSpec, module: torch.nn.Module, input_spec: InputSpec, *,
                  device: Device | str = Device.AUTO, precision: Precision | str = Precision.FP32,
-                 warmup: int = 1) -> None:
+                 warmup: int = 1, initial: DepthModel | None = None) -> None:
         self.spec, self.input_spec, self.warmup = spec, input_spec, warmup
+        self.initial = initial
         self.engine = InferenceEngine(module, device=device, precision=precision)
         self.preprocessor = Preprocessor(input_spec).to(self.engine.device)
 
@@ -63,14 +75,24 @@ class TorchModelAdapter(SpecModel):
         """Full-resolution depth (H, W) metres and confidence; timings per stage."""
         height, width = check_inputs(rgb, sparse_depth, K, spec=self.spec)
         timer = self.engine.timer
+        start, covered = None, None
+        if self.initial is not None:
+            with timer.stage("initial"):
+                start, covered = initial_depth(self.initial, rgb, sparse_depth, K)
         with timer.stage("preprocess"), torch.inference_mode():
-            inputs = self.preprocessor(*self._tensors(rgb, sparse_depth, K))
+            rgb_t, sparse_t, K_t = self._tensors(rgb, sparse_depth, K)
+            start_t = None if start is None else \
+                torch.from_numpy(start).to(self.engine.device)[None, None]
+            inputs = self.preprocessor(rgb_t, sparse_t, K_t, start_t)
         if not self.engine.warmed_up:
             self.engine.warm_up(inputs, self.warmup)
         out = self.engine.run(inputs)
         with timer.stage("postprocess"), torch.inference_mode():
             depth, conf = self.preprocessor.restore(out, height, width)
             depth_np, conf_np = depth[0].cpu().numpy(), conf[0].cpu().numpy()
+        if covered is not None:
+            depth_np[~covered] = np.nan
+            conf_np[~covered] = 0.0
         return CompletionOutput(depth_np, conf_np, dict(timer.last))
 
     def _tensors(self, rgb: UInt8Array | None, sparse: FloatArray | None, K: Array
@@ -86,6 +108,37 @@ class TorchModelAdapter(SpecModel):
         return rgb_t, sparse_t, K_t
 
 
+def fill_columns(depth: FloatArray, valid: BoolArray) -> Float32Array:
+    """(H, W) float32: each invalid pixel takes the nearest valid value of its column (above
+    first, else below); columns with none take the mean valid depth (0 when none at all).
+
+    Example:
+        >>> d = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, np.nan]], np.float32)
+        >>> fill_columns(d, np.isfinite(d)).tolist()
+        [[2.0, 1.0], [2.0, 1.0], [2.0, 1.0]]
+    """
+    height = depth.shape[0]
+    rows = np.arange(height)[:, None]
+    above = np.maximum.accumulate(np.where(valid, rows, -1), axis=0)
+    below = np.minimum.accumulate(np.where(valid, rows, height)[::-1], axis=0)[::-1]
+    source = np.where(above >= 0, above, below)
+    has = source < height
+    cols = np.broadcast_to(np.arange(depth.shape[1]), depth.shape)
+    fallback = float(depth[valid].mean()) if valid.any() else 0.0
+    picked = depth[np.minimum(source, height - 1), cols]
+    return np.where(valid, depth, np.where(has, picked, fallback)).astype(np.float32)
+
+
+def initial_depth(model: DepthModel, rgb: UInt8Array | None, sparse: FloatArray | None,
+                  K: Array) -> tuple[Float32Array, BoolArray]:
+    """D0 of a refinement network: ``model``'s depth on this frame, (H, W) float32 metres,
+    finite everywhere (:func:`fill_columns` where the model gives none), and (H, W) bool where
+    the model gave a depth."""
+    depth = np.asarray(model.predict(rgb, sparse, K).depth, np.float32)
+    valid = np.isfinite(depth) & (depth > 0)
+    return fill_columns(depth, valid), valid
+
+
 def _writable(array: Array, dtype: type) -> Array:
     """C-contiguous ``dtype`` array torch may wrap: a read-only one (a message's buffer) is
     copied, since torch does not support tensors over read-only memory."""
@@ -96,7 +149,9 @@ def _writable(array: Array, dtype: type) -> Array:
 def torch_model_factory(spec: ModelSpec, build: Callable[[Any], torch.nn.Module],
                         input_spec: InputSpec, *, warmup: int = 1,
                         architecture: tuple[str, ...] = (),
-                        missing_weights: str | None = None) -> Callable[..., DepthModel]:
+                        missing_weights: str | None = None,
+                        initial: Callable[[Any], DepthModel] | None = None
+                        ) -> Callable[..., DepthModel]:
     """Registry factory of a learned model whose weights are in this package's format.
 
     Args:
@@ -109,6 +164,7 @@ def torch_model_factory(spec: ModelSpec, build: Callable[[Any], torch.nn.Module]
             options that build its network.
         missing_weights: the message when no checkpoint is given (MissingWeightsError: where
             weights come from); None: a generic ModelError.
+        initial: config -> the model whose depth a refinement network refines (D0).
 
     The file is read once, weights-only; the factory raises CheckpointError when it does not
     match (model name, architecture, input spec, state dict keys and shapes; strict).
@@ -127,5 +183,6 @@ def torch_model_factory(spec: ModelSpec, build: Callable[[Any], torch.nn.Module]
         apply_checkpoint(meta, state, module, path=checkpoint, model_name=spec.name,
                          input_spec=input_spec)
         return TorchModelAdapter(spec, module, meta.input_spec, device=device,
-                                 precision=precision, warmup=warmup)
+                                 precision=precision, warmup=warmup,
+                                 initial=None if initial is None else initial(config))
     return factory

@@ -38,13 +38,14 @@ def padded_size(height: int, width: int, stride: int) -> tuple[int, int]:
     return -(-height // stride) * stride, -(-width // stride) * stride
 
 
-def pad_to_stride(x: Tensor, stride: int) -> Tensor:
-    """(*, C, h, w) zero-padded right and bottom to (*, C, ph, pw), multiples of ``stride``."""
+def pad_to_stride(x: Tensor, stride: int, mode: str = "constant") -> Tensor:
+    """(B, C, h, w) padded right and bottom to (B, C, ph, pw), multiples of ``stride``: zeros
+    (``mode="constant"``) or the last row / column repeated (``"replicate"``)."""
     height, width = x.shape[-2:]
     ph, pw = padded_size(height, width, stride)
     if (ph, pw) == (height, width):
         return x
-    return F.pad(x, (0, pw - width, 0, ph - height))
+    return F.pad(x, (0, pw - width, 0, ph - height), mode=mode)
 
 
 def crop_intrinsics(K: Tensor, box: Box) -> Tensor:
@@ -96,23 +97,31 @@ class Preprocessor(nn.Module):
         """(x0, y0, w, h) of the network crop in a (height, width) image (clamped)."""
         return self.spec.crop.box(height, width, clamp=True)
 
-    def forward(self, rgb: Tensor | None, sparse: Tensor | None, K: Tensor) -> dict[str, Tensor]:
+    def forward(self, rgb: Tensor | None, sparse: Tensor | None, K: Tensor,
+                initial: Tensor | None = None) -> dict[str, Tensor]:
         """The network's keyword inputs.
 
         Args:
             rgb: (B, 3, H, W) uint8 (or float 0..255), or None (zeros are passed).
             sparse: (B, 1, H, W) float metres, 0 = no measurement, or None (zeros).
             K: (B, 3, 3) intrinsics of the full-size images.
+            initial: (B, 1, H, W) float metres, finite: the depth a refinement network starts
+                from (D0, another model's output); None for the other networks.
 
         Returns:
             ``rgb`` (B, 3, ph, pw) float32 normalised, ``sparse`` (B, 1, ph, pw) float32 in
-            depth units (metres / depth_scale), ``K`` (B, 3, 3) float32 of the crop; ph, pw are
+            depth units (metres / depth_scale), ``K`` (B, 3, 3) float32 of the crop, and with
+            ``initial`` given, ``initial`` (B, 1, ph, pw) in depth units, padded by repeating
+            its last row / column (not zeros: a refinement would pull towards 0 m); ph, pw are
             the crop's size padded to the stride.
 
         Raises:
             InputError: shapes that do not agree (expected vs actual), or no rgb and no sparse.
         """
         batch, height, width = _batch_shape(rgb, sparse, K)
+        if initial is not None and tuple(initial.shape) != (batch, 1, height, width):
+            raise InputError(f"preprocess: initial must be ({batch}, 1, {height}, {width}), "
+                             f"got {tuple(initial.shape)}")
         box = self.box(height, width)
         x0, y0, w, h = box
         if rgb is None:
@@ -124,8 +133,12 @@ class Preprocessor(nn.Module):
         else:
             sparse_in = sparse[..., y0:y0 + h, x0:x0 + w].float() / self.spec.depth_scale
         stride = self.spec.stride
-        return {"rgb": pad_to_stride(rgb_in, stride), "sparse": pad_to_stride(sparse_in, stride),
-                "K": crop_intrinsics(K, box).float()}
+        inputs = {"rgb": pad_to_stride(rgb_in, stride), "sparse": pad_to_stride(sparse_in, stride),
+                  "K": crop_intrinsics(K, box).float()}
+        if initial is not None:
+            initial_in = initial[..., y0:y0 + h, x0:x0 + w].float() / self.spec.depth_scale
+            inputs["initial"] = pad_to_stride(initial_in, stride, mode="replicate")
+        return inputs
 
     def restore(self, out: Tensor, height: int, width: int) -> tuple[Tensor, Tensor]:
         """Network output back at full size.

@@ -5,8 +5,16 @@ nothing depends on an import side effect elsewhere.
 """
 from __future__ import annotations
 
-from depth_completion_ros.models import classical, cspn, ip_basic, nearest, nlspn  # noqa: F401  (register)
+from depth_completion_ros.models import (  # noqa: F401  (register)
+    classical,
+    cspn,
+    ip_basic,
+    mspn,
+    nearest,
+    nlspn,
+)
 from depth_completion_ros.models.base import CompletionOutput, DepthModel, ModelInput, ModelSpec
+from depth_completion_ros.models.mspn import mspn_propagate
 from depth_completion_ros.models.registry import (
     LearnedNetwork,
     ModelEntry,
@@ -21,4 +29,4 @@ from depth_completion_ros.models.weights import InputSpec, WeightsSpec
 
 __all__ = ["CompletionOutput", "DepthModel", "InputSpec", "LearnedNetwork", "ModelEntry",
            "ModelInput", "ModelSpec", "WeightsSpec", "get_entry", "get_model", "list_models",
-           "load_preset", "register_model", "temporary_model"]
+           "load_preset", "mspn_propagate", "register_model", "temporary_model"]

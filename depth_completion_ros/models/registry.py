@@ -51,11 +51,14 @@ class LearnedNetwork:
             scale), the one a checkpoint of it must store.
         variants: named sizes, name -> config overrides: ``"full"`` (the paper's network) and
             ``"small"`` (the 2-core CPU variant).
+        initial_model: typed config -> the registered model whose depth the network refines
+            (its ``initial`` input, D0), for refinement networks (MSPN); None for the others.
     """
 
     build: Callable[[Any], Any]
     input_spec: InputSpec
     variants: Mapping[str, Mapping[str, Any]]
+    initial_model: Callable[[Any], DepthModel] | None = None
 
 
 @dataclass(frozen=True)

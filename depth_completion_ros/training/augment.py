@@ -33,6 +33,9 @@ class Sample:
         target: (h, w) float32 target depth, metres, 0 = none (held-out rings or ground truth).
         K: (3, 3) float64 intrinsics of this (h, w) image.
         lines: input line count (0 = the source's own sparse input, supervised).
+        initial: (h, w) float32 metres, finite: the depth a refinement network starts from
+            (D0, another model's output on the whole crop, cut and flipped with the sample);
+            None for other networks.
     """
 
     rgb: UInt8Array
@@ -40,6 +43,7 @@ class Sample:
     target: Float32Array
     K: Float64Array
     lines: int = 0
+    initial: Float32Array | None = None
 
 
 def crop_intrinsics(K: Float64Array, x0: int, y0: int) -> Float64Array:
@@ -61,7 +65,8 @@ def crop(sample: Sample, x0: int, y0: int, width: int, height: int) -> Sample:
     """``sample`` cut to ``width`` x ``height`` pixels at ``(x0, y0)``."""
     window = (slice(y0, y0 + height), slice(x0, x0 + width))
     return replace(sample, rgb=sample.rgb[window], sparse=sample.sparse[window],
-                   target=sample.target[window], K=crop_intrinsics(sample.K, x0, y0))
+                   target=sample.target[window], K=crop_intrinsics(sample.K, x0, y0),
+                   initial=None if sample.initial is None else sample.initial[window])
 
 
 def random_crop(sample: Sample, width: int, height: int, rng: np.random.Generator, *,
@@ -79,7 +84,8 @@ def flip(sample: Sample) -> Sample:
     """``sample`` mirrored left-right, its principal point with it."""
     return replace(sample, rgb=sample.rgb[:, ::-1], sparse=sample.sparse[:, ::-1],
                    target=sample.target[:, ::-1],
-                   K=flip_intrinsics(sample.K, sample.sparse.shape[1]))
+                   K=flip_intrinsics(sample.K, sample.sparse.shape[1]),
+                   initial=None if sample.initial is None else sample.initial[:, ::-1])
 
 
 def jitter_colour(rgb: UInt8Array, brightness: float, contrast: float,
@@ -112,5 +118,7 @@ def contiguous(sample: Sample) -> Sample:
     """Copies of the views (flips and crops make strided views) that torch can wrap."""
     return replace(sample, rgb=np.ascontiguousarray(sample.rgb),
                    sparse=np.ascontiguousarray(sample.sparse, np.float32),
-                   target=np.ascontiguousarray(sample.target, np.float32))
+                   target=np.ascontiguousarray(sample.target, np.float32),
+                   initial=None if sample.initial is None
+                   else np.ascontiguousarray(sample.initial, np.float32))
 

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
+from depth_completion_ros.engine.adapter import initial_depth
 from depth_completion_ros.engine.preprocess import Preprocessor, pad_to_stride
 from depth_completion_ros.errors import DataFormatError
 from depth_completion_ros.evaluation.heldout import split_frame
 from depth_completion_ros.geometry.crop import KITTI_CROP, cut
+from depth_completion_ros.models.base import DepthModel
 from depth_completion_ros.training.augment import Sample, augment, contiguous, crop_intrinsics
 from depth_completion_ros.training.sections import DataSection, SourceConfig
 from depth_completion_ros.training.sources import (
@@ -119,13 +121,15 @@ class TrainingSet:
 
 
 def draw_batch(dataset: TrainingSet, data: DataSection, batch_size: int,
-               rng: np.random.Generator, *, indices: Sequence[int] | None = None
-               ) -> list[Sample]:
+               rng: np.random.Generator, *, indices: Sequence[int] | None = None,
+               initial: DepthModel | None = None) -> list[Sample]:
     """``batch_size`` augmented samples: frame, line count, crop, flip, jitter drawn from
     ``rng`` (so its state alone makes the batch sequence reproducible).
 
     ``indices``: the frames, given (``batch_size`` of them: a distributed sampler's), instead of
-    drawn from ``rng``.
+    drawn from ``rng``. ``initial``: the model whose depth a refinement network starts from;
+    it runs on the sample's whole crop, before augmentation, as at inference
+    (:func:`~depth_completion_ros.engine.adapter.initial_depth`).
     """
     if indices is not None and len(indices) != batch_size:
         raise ValueError(f"draw_batch: {len(indices)} indices for a batch of {batch_size}")
@@ -133,7 +137,11 @@ def draw_batch(dataset: TrainingSet, data: DataSection, batch_size: int,
     for i in range(batch_size):
         index = int(rng.integers(len(dataset))) if indices is None else int(indices[i])
         lines = int(data.lines[int(rng.integers(len(data.lines)))])
-        sample = augment(dataset.sample(index, lines), width=data.patch_width,
+        sample = dataset.sample(index, lines)
+        if initial is not None:
+            start, _ = initial_depth(initial, sample.rgb, sample.sparse, sample.K)
+            sample = replace(sample, initial=start)
+        sample = augment(sample, width=data.patch_width,
                          height=data.patch_height, flip_probability=data.flip_probability,
                          colour_jitter=data.colour_jitter, rng=rng,
                          skip_top_rows=data.skip_top_rows)
@@ -144,12 +152,13 @@ def draw_batch(dataset: TrainingSet, data: DataSection, batch_size: int,
 @dataclass(frozen=True)
 class Batch:
     """Stacked samples: rgb (B, 3, h, w) uint8, sparse and target (B, 1, h, w) float32 metres,
-    K (B, 3, 3) float64 (CPU tensors)."""
+    K (B, 3, 3) float64, initial (B, 1, h, w) float32 metres or None (CPU tensors)."""
 
     rgb: torch.Tensor
     sparse: torch.Tensor
     target: torch.Tensor
     K: torch.Tensor
+    initial: torch.Tensor | None = None
 
 
 def collate(samples: Sequence[Sample]) -> Batch:
@@ -162,17 +171,22 @@ def collate(samples: Sequence[Sample]) -> Batch:
     if len(sizes) != 1:
         raise DataFormatError(f"training batch: samples of sizes {sorted(sizes)} cannot be "
                               f"stacked; set data.patch_height / data.patch_width")
+    starts = [s.initial for s in samples if s.initial is not None]
+    if starts and len(starts) != len(samples):
+        raise DataFormatError("training batch: some samples have an initial depth, some not")
     return Batch(torch.from_numpy(np.stack([s.rgb for s in samples])).permute(0, 3, 1, 2),
                  torch.from_numpy(np.stack([s.sparse for s in samples]))[:, None],
                  torch.from_numpy(np.stack([s.target for s in samples]))[:, None],
-                 torch.from_numpy(np.stack([s.K for s in samples])))
+                 torch.from_numpy(np.stack([s.K for s in samples])),
+                 torch.from_numpy(np.stack(starts))[:, None] if starts else None)
 
 
 def network_batch(preprocessor: Preprocessor, batch: Batch, device: torch.device
                   ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """The network's keyword inputs (inference's Preprocessor) and the target, cut and padded
     like the input, in metres: (B, 1, ph, pw), 0 = none."""
-    inputs = preprocessor(batch.rgb.to(device), batch.sparse.to(device), batch.K.to(device))
+    inputs = preprocessor(batch.rgb.to(device), batch.sparse.to(device), batch.K.to(device),
+                          None if batch.initial is None else batch.initial.to(device))
     x0, y0, w, h = preprocessor.box(batch.target.shape[2], batch.target.shape[3])
     target = batch.target.to(device)[..., y0:y0 + h, x0:x0 + w]
     return inputs, pad_to_stride(target, preprocessor.spec.stride)

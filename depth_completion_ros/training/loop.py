@@ -109,6 +109,9 @@ class Trainer:
         self.val_frames: list[ValidationFrame] = (validation_frames(config.validation)
                                                   if dist.is_main else [])
         self.state = self._initial_state(entry.config_cls, self.network, precision)
+        self.initial = (None if self.network.initial_model is None else
+                        self.network.initial_model(build_config(
+                            entry.config_cls, self.model_config, source="model config")))
         self.preprocessor = Preprocessor(self.network.input_spec).to(self.device)
         self.loss_fn: LossFn = make_loss(config.loss)
         self._validated_at: int | None = None
@@ -232,7 +235,7 @@ class Trainer:
                        else None)
             self._frames.extend(indices or [])
             batch = collate(draw_batch(self.dataset, config.data, config.run.batch_size,
-                                       state.rng, indices=indices))
+                                       state.rng, indices=indices, initial=self.initial))
             inputs, target = network_batch(self.preprocessor, batch, self.device)
             with distributed.no_sync(self.forward_module, skip=i < accumulate - 1):
                 with precision.autocast():
@@ -249,7 +252,8 @@ class Trainer:
         state = self.state
         self._validated_at = state.step
         result.metrics = validate(state.module, self.spec, self.network.input_spec,
-                                  self.val_frames, self.config.validation.lines)
+                                  self.val_frames, self.config.validation.lines,
+                                  initial=self.initial)
         score = result.metrics["rmse_mm"]
         LOG.info("step %d validation: %s", state.step,
                  ", ".join(f"{k} {v:.1f}" for k, v in result.metrics.items()))

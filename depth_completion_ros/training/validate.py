@@ -20,7 +20,7 @@ from depth_completion_ros.arrays import Float64Array, UInt8Array
 from depth_completion_ros.engine.adapter import TorchModelAdapter
 from depth_completion_ros.evaluation.heldout import HeldoutFrame, score_frame, split_frame
 from depth_completion_ros.metrics.devkit import mean_metrics
-from depth_completion_ros.models.base import ModelSpec
+from depth_completion_ros.models.base import DepthModel, ModelSpec
 from depth_completion_ros.models.weights import InputSpec
 from depth_completion_ros.training.sections import ValidationSection
 from depth_completion_ros.training.sources import ScanFrame, list_frames, ring_problem
@@ -61,8 +61,10 @@ def validation_frames(section: ValidationSection) -> list[ValidationFrame]:
 
 
 def validate(module: torch.nn.Module, spec: ModelSpec, input_spec: InputSpec,
-             frames: Sequence[ValidationFrame], lines: Sequence[int]) -> dict[str, float]:
-    """Devkit scores of ``module`` (left in train mode again) averaged over ``frames``.
+             frames: Sequence[ValidationFrame], lines: Sequence[int], *,
+             initial: DepthModel | None = None) -> dict[str, float]:
+    """Devkit scores of ``module`` (left in train mode again) averaged over ``frames``
+    (``initial``: the model a refinement network starts from, as deployed).
 
     Returns:
         ``rmse_mm_<lines>``, ``mae_mm_<lines>`` per line count and their means ``rmse_mm``,
@@ -71,7 +73,8 @@ def validate(module: torch.nn.Module, spec: ModelSpec, input_spec: InputSpec,
     if not frames:
         return {}
     device = next(module.parameters()).device
-    adapter = TorchModelAdapter(spec, module, input_spec, device=device.type, warmup=0)
+    adapter = TorchModelAdapter(spec, module, input_spec, device=device.type, warmup=0,
+                                initial=initial)
     scores: dict[str, float] = {}
     try:
         for n in lines:

@@ -1,0 +1,318 @@
+"""MSPN [``mspn``]: registration and the no-weights message, config checks, D0 from each
+registered model, the propagation alone (``mspn_propagate``) on a real KITTI frame against an
+independent vectorised transcription of the authors' KITTI layer, golden outputs from formula
+weights, shapes at odd sizes, a few training steps, the output convention at full size.
+The propagation's per-pixel reference and invariants: test/networks/propagation/
+test_mspn_propagation.py.
+
+The golden output (``golden/mspn.npz``) was written once from this code; rewrite it only for a
+deliberate change of the network, and say so in the commit::
+
+    .venv/bin/python test/models/test_mspn.py
+"""
+from __future__ import annotations
+
+import math
+import runpy
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from depth_completion_ros.errors import ConfigError, MissingWeightsError, ModelError
+from depth_completion_ros.geometry.beams import input_mask
+from depth_completion_ros.geometry.crop import KITTI_CROP, cut
+from depth_completion_ros.geometry.projection import project_to_depth
+from depth_completion_ros.geometry.rings import estimate_rings
+from depth_completion_ros.io.kitti_raw import open_sequence
+from depth_completion_ros.models import ModelInput, get_entry, get_model, mspn_propagate
+from depth_completion_ros.models.mspn import MSPNConfig, build_network
+from depth_completion_ros.networks.losses import masked_l1_l2
+from depth_completion_ros.networks.propagation.mspn import first_iterations
+
+HERE = Path(__file__).parent
+GOLDEN = HERE / "golden" / "mspn.npz"
+GOLDEN_SIZE = (23, 37)
+#: tiny network, two steps per layer (test speed)
+TINY = {"width": 8, "embed_dim": 4, "min_iterations": 2, "second_iterations": 2,
+        "max_iterations": 2}
+
+
+def test_registered_as_rgb_plus_lidar_refinement_without_shipped_weights():
+    entry = get_entry("mspn")
+    assert entry.spec.required == (ModelInput.RGB, ModelInput.SPARSE_DEPTH)
+    assert entry.weights == () and entry.network is not None
+    assert entry.network.initial_model is not None
+    with pytest.raises(MissingWeightsError, match="depth-completion train"):
+        get_model("mspn")
+
+
+@pytest.mark.parametrize("values, match", [
+    ({"initial_model": "mspn"}, "initial_model must name another registered model"),
+    ({"width": 10}, "width must be a positive multiple of 4"),
+    ({"max_iterations": 3}, "max_iterations must be 0"),
+])
+def test_bad_config_is_a_config_error(values, match):
+    with pytest.raises(ConfigError, match=match):
+        get_model("mspn", values)
+
+
+# --- D0 from another registered model --------------------------------------------------------
+
+def _crop_frame(frame, height=96, width=200, x0=500):
+    """The bottom ``height`` rows of ``frame`` at columns x0.. (K moved)."""
+    y0 = frame.rgb.shape[0] - height
+    K = frame.K.copy()
+    K[0, 2] -= x0
+    K[1, 2] -= y0
+    window = (slice(y0, y0 + height), slice(x0, x0 + width))
+    return frame.rgb[window], frame.sparse[window], K
+
+
+@pytest.mark.parametrize("initial", ["classical", "ip_basic", "nearest"])
+def test_initial_depth_from_each_learning_free_model_plugs_in(initial, tmp_path, sample_frame,
+                                                              learned_checkpoint):
+    rgb, sparse, K = _crop_frame(sample_frame)
+    config = {**TINY, "initial_model": initial}
+    path = learned_checkpoint("mspn", tmp_path / "mspn.pt", config, seed=1)
+    out = get_model("mspn", config, checkpoint=path, device="cpu").predict(rgb, sparse, K)
+    start = get_model(initial).predict(rgb, sparse, K).depth
+    covered = np.isfinite(start) & (start > 0)
+    # NaN exactly where D0 has no depth; elsewhere finite and >= 0, confidence in [0, 1]
+    assert np.array_equal(np.isfinite(out.depth), covered)
+    assert (out.depth[covered] >= 0).all()
+    assert (out.confidence >= 0).all() and (out.confidence <= 1).all()
+    assert not out.confidence[~covered].any()
+
+
+def test_learned_initial_models_need_their_weights_and_unknown_names_are_refused(
+        tmp_path, sample_frame, learned_checkpoint):
+    rgb, sparse, K = _crop_frame(sample_frame)
+    for initial in ("nlspn", "cspn"):
+        config = {**TINY, "initial_model": initial}
+        path = learned_checkpoint("mspn", tmp_path / f"mspn_{initial}.pt", config)
+        with pytest.raises(MissingWeightsError):
+            get_model("mspn", config, checkpoint=path, device="cpu")
+    config = {**TINY, "initial_model": "nowhere"}
+    path = learned_checkpoint("mspn", tmp_path / "mspn.pt", config)
+    with pytest.raises(ModelError, match="unknown model 'nowhere'"):
+        get_model("mspn", config, checkpoint=path, device="cpu")
+
+
+def test_the_initial_model_changes_the_output(tmp_path, sample_frame, learned_checkpoint):
+    rgb, sparse, K = _crop_frame(sample_frame)
+    outs = {}
+    for initial in ("classical", "nearest"):
+        config = {**TINY, "initial_model": initial}
+        path = learned_checkpoint("mspn", tmp_path / f"{initial}.pt", config, seed=2)
+        outs[initial] = get_model("mspn", config, checkpoint=path,
+                                  device="cpu").predict(rgb, sparse, K).depth
+    both = np.isfinite(outs["classical"]) & np.isfinite(outs["nearest"])
+    assert np.abs(outs["classical"][both] - outs["nearest"][both]).max() > 0.1
+
+
+# --- the propagation alone on a real KITTI frame ---------------------------------------------
+
+def natten_neighbours(length: int, window: int = 13) -> torch.Tensor:
+    """(window, length) neighbour index, NATTEN's rule written out again."""
+    r = window // 2
+    starts = [0 if i < r else length - window if i + r >= length else i - r
+              for i in range(length)]
+    return torch.tensor([[s + k for s in starts] for k in range(window)])
+
+
+def authors_layer(state: dict, prefix: str, g, cd, sd, mask):
+    """One step of the authors' KITTI ``MSPNLayer.forward``, vectorised directly: LN, the 1x1
+    convolution of [LN(G), D], q · (k · mask) over all L channels at every window entry, bias,
+    softmax, the same weights on D and on the mask, the mask kept at sparse pixels."""
+    w = 13
+    mean = g.mean(1, keepdim=True)
+    var = (g - mean).pow(2).mean(1, keepdim=True)
+    gn = (g - mean) / (var + 1e-6).sqrt()
+    gn = gn * state[f"{prefix}.norm1.weight"].view(1, -1, 1, 1) \
+        + state[f"{prefix}.norm1.bias"].view(1, -1, 1, 1)
+    qk = F.conv2d(torch.cat((gn, cd), 1), state[f"{prefix}.conv.weight"],
+                  state[f"{prefix}.conv.bias"])
+    q, k = qk.chunk(2, dim=1)
+    k = k * mask
+    _, _, H, W = cd.shape
+    R, C = natten_neighbours(H), natten_neighbours(W)
+    ys, xs = torch.arange(H), torch.arange(W)
+    kn = k[:, :, R[:, None, :, None], C[None, :, None, :]]              # (B, L, w, w, H, W)
+    logits = (q[:, :, None, None] * kn).sum(1)                          # (B, w, w, H, W)
+    bias = state[f"{prefix}.rpb"][0][(R - ys + w - 1)[:, None, :, None],
+                                     (C - xs + w - 1)[None, :, None, :]]
+    attn = torch.softmax((logits + bias).flatten(1, 2), 1)
+    dn = cd[:, 0][:, R[:, None, :, None], C[None, :, None, :]].flatten(1, 2)
+    mn = mask[:, 0][:, R[:, None, :, None], C[None, :, None, :]].flatten(1, 2)
+    cd_out = (attn * dn).sum(1, keepdim=True)
+    mask_out = (attn * mn).sum(1, keepdim=True)
+    mask_out = torch.where(sd > 0, mask, mask_out)
+    return cd_out, mask_out
+
+
+def authors_refinement(state, g, d0, sd, num_samples):
+    """``SDR.forward`` + ``MSPN.forward`` of the authors' KITTI path with the layer above."""
+    mask_init = (sd > 0).float()
+    cd = d0 * (1 - mask_init) + sd * mask_init
+    _, _, H, W = sd.shape
+    n1 = max(6, int(math.floor(2 * ((H * W / num_samples) ** 0.5 - 1) / 6) + 1))
+    mask = mask_init
+    for _ in range(n1):
+        cd, mask = authors_layer(state, "prop_layer.mspn", g, cd, sd, mask)
+    stage1, mask1 = cd, mask
+    cd = torch.where(sd > 0, sd, cd)
+    mask = mask_init
+    for _ in range(6):
+        cd, mask = authors_layer(state, "prop_layer.mspn_2nd", g, cd, sd, mask)
+    return {"depth": cd.clamp(min=0), "stage1": stage1, "mask1": mask1, "mask2": mask,
+            "iterations": (n1, 6)}
+
+
+@pytest.fixture(scope="module")
+def kitti_lines(sample_dir):
+    """Frame 0 of the embedded KITTI drive: sparse depth at 64 and 4 lines on a 56x200 window of
+    the 1216x352 crop (a size the reference handles quickly) holding the most 4-line points, and
+    each line count's valid pixels in the whole crop (the authors' num_sample)."""
+    frame = open_sequence(sample_dir).frame(0)
+    height, width = frame.image.shape[:2]
+    camera = frame.calibration.camera(2, width, height)
+    rings = estimate_rings(frame.points, cut="pi")
+    box = KITTI_CROP.box(height, width)
+    full = {lines: cut(project_to_depth(frame.points[input_mask(rings, lines)],
+                                        frame.calibration.lidar_to_camera(), camera), box)
+            for lines in (64, 4)}
+    per_row = (full[4][:, 500:700] > 0).sum(1)
+    y0 = int(np.argmax(np.convolve(per_row, np.ones(56), "valid")))
+    return {lines: (int((d > 0).sum()), d[y0:y0 + 56, 500:700].copy())
+            for lines, d in full.items()}
+
+
+@pytest.mark.parametrize("lines", [64, 4])
+def test_propagation_alone_equals_the_authors_layer_on_a_real_frame(lines, kitti_lines):
+    samples, sparse_np = kitti_lines[lines]
+    torch.manual_seed(lines)
+    L = 8
+    state = {}
+    for name in ("mspn", "mspn_2nd"):
+        state[f"prop_layer.{name}.rpb"] = torch.randn(1, 25, 25) * 0.5
+        state[f"prop_layer.{name}.norm1.weight"] = 1 + 0.2 * torch.randn(L)
+        state[f"prop_layer.{name}.norm1.bias"] = 0.2 * torch.randn(L)
+        state[f"prop_layer.{name}.conv.weight"] = 0.2 * torch.randn(2 * L, L + 1, 1, 1)
+        state[f"prop_layer.{name}.conv.bias"] = 0.1 * torch.randn(2 * L)
+    state["backbone.something.weight"] = torch.zeros(3)      # other keys are ignored
+    sd = torch.from_numpy(sparse_np)[None, None]
+    g = torch.randn(1, L, *sd.shape[2:])
+    # D0: a smooth plausible depth (metres), not the measurements
+    d0 = 8 + 0.05 * torch.arange(sd.shape[2]).view(1, 1, -1, 1).flip(2) * 10 \
+        + torch.zeros_like(sd)
+    # the propagation's N1 uses the frame's sample count scaled as the authors do (int)
+    got = mspn_propagate(g, d0, sd, samples, {"net": state})
+    ref = authors_refinement(state, g, d0, sd, samples)
+    assert got["iterations"] == ref["iterations"]
+    assert got["iterations"] == (first_iterations(*sd.shape[2:], samples), 6)
+    for key in ("depth", "stage1"):
+        assert (got[key] - ref[key]).abs().max() < 1e-3, key
+    for key in ("mask1", "mask2"):
+        assert (got[key] - ref[key]).abs().max() < 1e-5, key
+    assert (sd > 0).sum() > (100 if lines == 64 else 5)
+
+
+def test_propagation_weights_must_hold_the_prop_layer():
+    from depth_completion_ros.errors import CheckpointError
+    with pytest.raises(CheckpointError, match="prop_layer.mspn.conv.weight"):
+        mspn_propagate(torch.zeros(1, 2, 20, 20), torch.zeros(1, 1, 20, 20),
+                       torch.zeros(1, 1, 20, 20), 10, {"net": {}})
+
+
+# --- the network -----------------------------------------------------------------------------
+
+def _golden_outputs(formula_weights, formula_inputs) -> dict[str, np.ndarray]:
+    rgb, sparse = formula_inputs(*GOLDEN_SIZE)
+    y = torch.arange(GOLDEN_SIZE[0], dtype=torch.float32).view(1, 1, -1, 1)
+    initial = 30.0 - 0.5 * y + torch.zeros_like(sparse)
+    outputs = {}
+    for blend in (False, True):
+        net = build_network(MSPNConfig(**{**TINY, "paper_blend": blend})).eval()
+        formula_weights(net)
+        with torch.no_grad():
+            outputs[f"paper_blend_{blend}"] = net(rgb, sparse, torch.eye(3)[None],
+                                                  initial).numpy()
+    return outputs
+
+
+def test_formula_weights_output_matches_the_golden_tensor(formulas):
+    golden = np.load(GOLDEN)
+    got = _golden_outputs(*formulas)
+    assert sorted(golden.files) == sorted(got)
+    for key, value in got.items():
+        np.testing.assert_allclose(value, golden[key], rtol=1e-4, atol=1e-4, err_msg=key)
+    assert np.abs(got["paper_blend_True"] - got["paper_blend_False"]).max() > 1e-2
+
+
+@pytest.mark.parametrize("height, width", [(13, 13), (17, 29), (40, 23)])
+@pytest.mark.parametrize("batch", [1, 2])
+def test_forward_shapes_at_odd_sizes(height, width, batch):
+    torch.manual_seed(0)
+    net = build_network(MSPNConfig(**TINY)).eval()
+    rgb, sparse = torch.randn(batch, 3, height, width), torch.rand(batch, 1, height, width) * 20
+    with torch.no_grad():
+        out = net(rgb, sparse, torch.eye(3).expand(batch, 3, 3), torch.full_like(sparse, 10.0))
+    assert out.shape == (batch, 2, height, width) and out.dtype == torch.float32
+    assert (out[:, 0] >= 0).all() and ((out[:, 1] >= 0) & (out[:, 1] <= 1 + 1e-6)).all()
+
+
+def test_an_image_smaller_than_the_window_is_a_clear_error():
+    net = build_network(MSPNConfig(**TINY)).eval()
+    with pytest.raises(ValueError, match="at least 13x13"):
+        net(torch.zeros(1, 3, 12, 40), torch.zeros(1, 1, 12, 40), torch.eye(3)[None],
+            torch.ones(1, 1, 12, 40))
+
+
+def test_loss_falls_within_a_few_adamw_steps_on_a_real_crop(sample_frame):
+    """Bottom 64x160 of frame 0: half the measured pixels in, the other half as the target;
+    D0 = the classical model's depth on the given half."""
+    rgb_np, sparse_np, K = _crop_frame(sample_frame, 64, 160)
+    keep = np.random.default_rng(0).random(sparse_np.shape) < 0.5
+    given_np = np.where(keep, sparse_np, 0).astype(np.float32)
+    target = torch.from_numpy(np.where(keep, 0, sparse_np).astype(np.float32))[None, None]
+    from depth_completion_ros.engine.adapter import initial_depth
+    start, _ = initial_depth(get_model("classical"), rgb_np, given_np, K)
+    rgb = torch.from_numpy(rgb_np).permute(2, 0, 1)[None].float() / 255.0
+    torch.manual_seed(0)
+    net = build_network(MSPNConfig(**TINY)).train()
+    optimiser = torch.optim.AdamW(net.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(6):
+        optimiser.zero_grad()
+        out = net(rgb, torch.from_numpy(given_np)[None, None], torch.eye(3)[None],
+                  torch.from_numpy(start)[None, None])
+        loss = masked_l1_l2(out[:, :1], target)
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.75 * losses[0], losses
+
+
+def test_a_checkpoint_loads_strictly_and_predicts_at_full_size(tmp_path, sample_frame,
+                                                                learned_checkpoint,
+                                                                output_convention):
+    path = learned_checkpoint("mspn", tmp_path / "mspn.pt", TINY)
+    model = get_model("mspn", TINY, checkpoint=path, device="cpu")
+    saved = torch.load(path, weights_only=True)["state_dict"]
+    for name, value in model.engine.module.state_dict().items():
+        assert torch.equal(value.cpu(), saved[name]), name
+    out = model.predict(sample_frame.rgb, sample_frame.sparse, sample_frame.K)
+    assert np.isnan(out.depth[:, :13]).all()            # outside the 1216x352 crop
+    output_convention(out, sample_frame)
+    assert set(out.timings_ms) >= {"initial", "preprocess", "postprocess"}
+    assert asdict(MSPNConfig(**TINY))["initial_model"] == "classical"
+
+
+if __name__ == "__main__":
+    helpers = runpy.run_path(str(HERE / "conftest.py"))
+    np.savez(GOLDEN, **_golden_outputs(helpers["formula_weights"], helpers["formula_inputs"]))
+    print(f"wrote {GOLDEN}")
