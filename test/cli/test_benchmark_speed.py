@@ -16,7 +16,10 @@ def test_every_learned_model_has_a_small_and_a_full_size():
     for entry in learned:
         small, full = variant_config(entry, "small"), variant_config(entry, "full")
         assert full == entry.config_cls()  # the paper's network is the default config
-        assert (small.backbone_depth, small.width) == (18, 16)
+        if entry.name == "mspn":   # the guidance network's width and L
+            assert (small.width, small.embed_dim) == (16, 8)
+        else:
+            assert (small.backbone_depth, small.width) == (18, 16)
     assert describe_config(variant_config(get_entry("cspn"), "small")) == \
         "backbone_depth=18 width=16 prop_time=24"
 
