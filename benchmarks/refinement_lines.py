@@ -1,0 +1,122 @@
+"""Held-out-beam scores of every model at 32, 16, 8 and 4 input lines, with a learned checkpoint
+(MSPN refining ``classical``, or any other) beside the learning-free models, and whether its
+confidence ranks its errors. A measurement for the model card; nothing is trained here.
+
+For each frame of a KITTI raw drive and each line count, the scan is split by the evaluation's
+own beam split (:func:`depth_completion_ros.evaluation.heldout.split_frame` with the protocol's
+ring estimate: input rings ``% (64 / lines) == 0``, scored rings halfway between,
+occlusion-filtered, KITTI crop); every model predicts from the same input; devkit RMSE / MAE
+(mm) are averaged over frames. Confidence ranking: per frame, the scored pixels are split at the
+confidence rank of the learned model (ties in pixel order); the MAE of the more confident half
+and of the rest are averaged over frames. Prints a table and writes JSON with ``--json``.
+
+Run (one torch thread: the propagation's small operations are faster so on 2 shared cores)::
+
+    .venv/bin/python benchmarks/refinement_lines.py CHECKPOINT \\
+        --drive ../shared/data/kitti_raw_2011_09_26_seq16 --json scores.json
+
+Data: KITTI (Geiger et al., IJRR 2013), CC BY-NC-SA 3.0.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from depth_completion_ros.evaluation.heldout import score_frame, split_frame
+from depth_completion_ros.geometry.crop import cut
+from depth_completion_ros.geometry.rings import estimate_rings
+from depth_completion_ros.io.kitti_raw import open_sequence
+from depth_completion_ros.metrics.devkit import mean_metrics
+from depth_completion_ros.models import get_model
+from depth_completion_ros.models.checkpoint import read_checkpoint
+
+BASELINES = ("classical", "ip_basic", "nearest")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--drive", type=Path, required=True)
+    parser.add_argument("--lines", type=int, nargs="+", default=[32, 16, 8, 4])
+    parser.add_argument("--max-frames", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    meta, _ = read_checkpoint(args.checkpoint)
+    learned = get_model(meta.model, meta.config, checkpoint=args.checkpoint, device="cpu")
+    models = {name: get_model(name) for name in BASELINES}
+    models[meta.model] = learned
+    sequence = open_sequence(args.drive)
+    count = len(sequence.image_paths)
+    frames = range(min(count, args.max_frames) if args.max_frames else count)
+    per: dict[tuple[str, int], list] = {}
+    ranking: dict[int, list[tuple[float, float]]] = {n: [] for n in args.lines}
+    seconds: list[float] = []
+    for index in frames:
+        frame = sequence.frame(index)
+        height, width = frame.image.shape[:2]
+        camera = frame.calibration.camera(2, width, height)
+        rings = estimate_rings(frame.points, cut="pi")
+        K = camera.intrinsics()
+        for lines in args.lines:
+            split = split_frame(frame.points, rings, frame.calibration.lidar_to_camera(), camera,
+                                lines)
+            for name, model in models.items():
+                tick = time.monotonic()
+                out = model.predict(frame.image, split.sparse, K)
+                if name == meta.model:
+                    seconds.append(time.monotonic() - tick)
+                    conf = cut(out.confidence, split.crop)
+                    err = np.abs(cut(out.depth, split.crop) - split.groundtruth)
+                    scored = (split.groundtruth > 0) & np.isfinite(err)
+                    c, e = conf[scored], err[scored]
+                    order = np.argsort(-c, kind="stable")  # ties keep pixel order
+                    half = len(order) // 2
+                    if half:
+                        ranking[lines].append((float(e[order[:half]].mean()),
+                                               float(e[order[half:]].mean())))
+                per.setdefault((name, lines), []).append(score_frame(out.depth, split))
+        print(f"frame {index}: {seconds[-1]:.1f} s for {meta.model} at {args.lines[-1]} lines",
+              flush=True)
+    table: dict[str, dict[str, float]] = {}
+    print(f"\n{args.drive.name}: {len(frames)} frames, held-out beams; RMSE / MAE mm "
+          f"(change of RMSE against classical)")
+    for lines in args.lines:
+        base = mean_metrics(per[("classical", lines)])
+        assert base is not None
+        for name in models:
+            mean = mean_metrics(per[(name, lines)])
+            assert mean is not None
+            table[f"{name}_{lines}"] = {"rmse_mm": mean.rmse_mm, "mae_mm": mean.mae_mm}
+            change = 100 * (mean.rmse_mm / base.rmse_mm - 1)
+            print(f"{lines:>3} lines  {name:<10} {mean.rmse_mm:8.1f} {mean.mae_mm:8.1f} "
+                  f"({change:+.1f} %)")
+        if ranking[lines]:
+            hi, lo = np.mean(ranking[lines], axis=0)
+            wins = sum(h < low for h, low in ranking[lines])
+            table[f"confidence_{lines}"] = {"mae_mm_confident_half": 1000 * hi,
+                                           "mae_mm_other_half": 1000 * lo,
+                                           "frames_ranked": wins}
+            print(f"{lines:>3} lines  confidence: MAE {1000 * hi:.0f} mm on the more confident "
+                  f"half vs {1000 * lo:.0f} mm on the rest ({wins}/{len(ranking[lines])} frames)")
+    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
+               f"torch {torch.__version__} with {torch.get_num_threads()} threads, load "
+               f"{os.getloadavg()}")
+    print(f"{meta.model}: {np.median(seconds):.1f} s per frame (median), {machine}")
+    if args.json:
+        args.json.write_text(json.dumps({"drive": args.drive.name, "frames": len(frames),
+                                         "checkpoint": args.checkpoint.name,
+                                         "seconds_median": float(np.median(seconds)),
+                                         "machine": machine, "scores": table}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
