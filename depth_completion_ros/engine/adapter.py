@@ -1,9 +1,10 @@
 """TorchModelAdapter: an ``nn.Module`` plus its input spec becomes a DepthModel.
 
 The network contract: ``forward(rgb, sparse, K)`` with rgb (B, 3, h, w) normalised float (zeros
-when the call has no image), sparse (B, 1, h, w) float (metres / ``depth_scale``, 0 = none; zeros
-when the call has no LiDAR) and K (B, 3, 3) of the network input; it returns (B, 1, h, w) depth
-(in ``depth_scale`` units) or (B, 2, h, w) depth and confidence in [0, 1]. The adapter runs the
+when the call has no image or the spec accepts none: a LiDAR-only network never sees one),
+sparse (B, 1, h, w) float (metres / ``depth_scale``, 0 = none; zeros when the call has no
+LiDAR) and K (B, 3, 3) of the network input; it returns (B, 1, h, w) depth (in ``depth_scale``
+units) or (B, 2, h, w) depth and confidence in [0, 1]. The adapter runs the
 :class:`~depth_completion_ros.engine.preprocess.Preprocessor` of the weights' input spec on the
 engine's device (crop, normalise, pad to stride, K; the same module training uses), the network
 through the :class:`InferenceEngine`, and puts the result back at full size: NaN depth and 0
@@ -38,6 +39,7 @@ from depth_completion_ros.errors import MissingWeightsError, ModelError
 from depth_completion_ros.models.base import (
     CompletionOutput,
     DepthModel,
+    ModelInput,
     ModelSpec,
     SpecModel,
     check_inputs,
@@ -74,6 +76,8 @@ class TorchModelAdapter(SpecModel):
                 K: Array) -> CompletionOutput:
         """Full-resolution depth (H, W) metres and confidence; timings per stage."""
         height, width = check_inputs(rgb, sparse_depth, K, spec=self.spec)
+        if ModelInput.RGB not in self.spec.accepted:
+            rgb = None   # a LiDAR-only network never sees an image, even when one is given
         timer = self.engine.timer
         start, covered = None, None
         if self.initial is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from depth_completion_ros.models import (  # noqa: F401  (register)
     classical,
     cspn,
+    depth_only,
     ip_basic,
     mspn,
     nearest,
