@@ -164,3 +164,25 @@ def test_real_sample_completion_keeps_lidar_depths(sample_dir):
     np.testing.assert_array_equal(result.depth[hit], result.sparse_depth[hit])
     assert np.isnan(result.depth[:60]).all()  # the top rows lie above the HDL-64E field of view
     assert result.depth.shape == (375, 1242)
+
+
+def test_the_registered_depth_only_model_completes_a_real_frame_without_an_image(
+        sample_dir, tmp_path, learned_checkpoint):
+    """A checkpoint of the small depth-only network (random weights): no image in, the same
+    depth as with the frame's image (which the model never sees)."""
+    from depth_completion_ros.io.kitti_calib import read_object_calib
+    from depth_completion_ros.models import get_model
+    calib = read_object_calib(sample_dir / "calib.txt")
+    bgr = cv2.imread(str(sample_dir / "image_02/data/0000000000.png"))
+    scan = np.fromfile(sample_dir / "velodyne_points/data/0000000000.bin", np.float32)
+    camera = calib.camera(2, bgr.shape[1], bgr.shape[0])
+    path = learned_checkpoint("depth_only", tmp_path / "depth_only.pt", {"width": 8})
+    model = get_model("depth_only", {"width": 8}, checkpoint=path, device="cpu")
+    pipeline = DepthPipeline(model, calib.lidar_to_camera(), PipelineSettings(max_depth=80.0))
+    blind = pipeline.process(None, camera, scan.reshape(-1, 4))
+    assert (blind.mode, blind.model_name) == ("completion", "depth_only")
+    assert blind.depth.shape == (375, 1242) and blind.points_in_view > 14_000
+    assert np.isnan(blind.depth[:, :13]).all()   # outside the network's 1216x352 crop
+    assert np.isfinite(blind.depth).any()   # random weights: mostly outside the depth range
+    seen = pipeline.process(bgr[:, :, ::-1].copy(), camera, scan.reshape(-1, 4))
+    np.testing.assert_array_equal(seen.depth, blind.depth)

@@ -41,3 +41,18 @@ def test_evaluate_runs_a_checkpoint_of_the_small_variant(model: str, sample_bag:
     assert document["model"] == model and document["headline_lines"] == 32
     (summary,) = document["by_lines"]
     assert summary["frames_scored"] == 4 and summary["metrics"]["rmse"] > 0
+
+
+def test_evaluate_runs_the_depth_only_model_from_a_checkpoint(sample_bag: Path, tmp_path: Path,
+                                                              learned_checkpoint,
+                                                              capsys: pytest.CaptureFixture
+                                                              ) -> None:
+    """The LiDAR-only network (no image in) scored like the others."""
+    checkpoint = learned_checkpoint("depth_only", tmp_path / "depth_only.pt", {"width": 8})
+    code = _evaluate(sample_bag, tmp_path / "report", "depth_only", "--checkpoint",
+                     str(checkpoint), "--set=width=8")
+    assert code == 0, capsys.readouterr().err
+    document = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert document["model"] == "depth_only"
+    (summary,) = document["by_lines"]
+    assert summary["frames_scored"] == 4 and summary["metrics"]["rmse"] > 0
