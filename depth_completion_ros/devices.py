@@ -1,13 +1,16 @@
-"""Where and in which precision a model runs: the one list of devices and precisions.
+"""Where, in which precision and by which engine a model runs: the one list of devices,
+precisions and engines.
 
-CLI choices, node parameters, the registry and the torch engine all import these two types, so
-a new device or precision is added here once.
+CLI choices, node parameters, the registry and the engines all import these types, so a new
+device, precision or engine is added here once.
 
 Example:
     >>> Device.parse("cuda") is Device.CUDA
     True
     >>> [p.value for p in Precision]
     ['fp32', 'fp16', 'bf16']
+    >>> Engine.choices()
+    ('torch', 'onnxruntime')
 """
 from __future__ import annotations
 
@@ -58,3 +61,11 @@ class Precision(_Choice):
     FP32 = "fp32"
     FP16 = "fp16"
     BF16 = "bf16"
+
+
+class Engine(_Choice):
+    """What runs a learned model's network: eager PyTorch, or its ONNX export in ONNX Runtime
+    (CPU; :mod:`depth_completion_ros.engine.onnx_runtime`). Learning-free models ignore it."""
+
+    TORCH = "torch"
+    ONNXRUNTIME = "onnxruntime"
