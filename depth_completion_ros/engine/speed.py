@@ -3,9 +3,12 @@
 Each size (:attr:`~depth_completion_ros.models.registry.LearnedNetwork.variants`) is built with
 random weights (time does not depend on their values, and none are shipped) and wrapped exactly
 as ``get_model`` wraps a loaded checkpoint (:class:`~.adapter.TorchModelAdapter`: crop,
-normalisation, device, precision). It runs ``predict`` on one frame, ``warmup`` untimed calls
-then ``runs`` timed ones, and reports the median and 95th percentile of the whole ``predict``
-call and of the network's forward pass alone, in ms, with the machine it ran on.
+normalisation, device, precision), then given to the engine asked for (eager PyTorch, or the
+network's ONNX export in onnxruntime, the same weights:
+:func:`~depth_completion_ros.models.engine_choice.with_engine`). It runs ``predict`` on one
+frame, ``warmup`` untimed calls then ``runs`` timed ones, and reports the median and 95th
+percentile of the whole ``predict`` call and of the network's forward pass alone, in ms, with
+the machine it ran on.
 """
 from __future__ import annotations
 
@@ -13,15 +16,20 @@ import os
 import platform
 import time
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from depth_completion_ros.arrays import Array, FloatArray, UInt8Array
-from depth_completion_ros.devices import Device, Precision
+from depth_completion_ros.devices import Device, Engine, Precision
 from depth_completion_ros.engine.adapter import TorchModelAdapter
+from depth_completion_ros.engine.inference import InferenceEngine
 from depth_completion_ros.errors import ModelError
+from depth_completion_ros.geometry.projection import project_to_depth
+from depth_completion_ros.io.kitti_raw import open_sequence
+from depth_completion_ros.models.engine_choice import with_engine
 from depth_completion_ros.models.registry import ModelEntry, build_config
 
 
@@ -34,6 +42,7 @@ class SpeedResult:
         variant: size name (``small``, ``full``).
         config: the config fields that set the size, one line.
         precision: the precision the network ran in (after the engine's fallbacks).
+        engine: what ran the network (``torch``, ``onnxruntime``).
         median_ms, p95_ms: the whole ``predict`` call.
         forward_median_ms, forward_p95_ms: the network's forward pass alone.
         notes: the engine's notes (device / precision fallbacks), "; "-joined.
@@ -43,6 +52,7 @@ class SpeedResult:
     variant: str
     config: str
     precision: str
+    engine: str
     median_ms: float
     p95_ms: float
     forward_median_ms: float
@@ -74,19 +84,24 @@ def describe_config(config: Any) -> str:
 
 def time_model(entry: ModelEntry, variant: str, frame: tuple[UInt8Array, FloatArray, Array], *,
                device: Device | str, precision: Precision | str, runs: int,
-               warmup: int) -> SpeedResult:
-    """Time one size of a learned model on ``frame`` = (rgb, sparse metres, K).
+               warmup: int, engine: Engine | str = Engine.TORCH) -> SpeedResult:
+    """Time one size of a learned model on ``frame`` = (rgb, sparse metres, K), run by
+    ``engine`` (the same seeded random weights for every engine).
 
     Raises:
-        ModelError: see :func:`variant_config`; ``runs`` < 1.
+        ModelError: see :func:`variant_config` and
+            :func:`~depth_completion_ros.models.engine_choice.with_engine`;
+            ``runs`` < 1.
     """
     if runs < 1 or warmup < 0:
         raise ModelError(f"runs must be >= 1 and warm-up >= 0, got {runs} and {warmup}")
     config = variant_config(entry, variant)
     assert entry.network is not None  # checked by variant_config
     torch.manual_seed(0)
-    model = TorchModelAdapter(entry.spec, entry.network.build(config), entry.network.input_spec,
-                              device=device, precision=precision, warmup=0)
+    model = with_engine(TorchModelAdapter(entry.spec, entry.network.build(config),
+                                          entry.network.input_spec, device=device,
+                                          precision=precision, warmup=0), engine)
+    assert isinstance(model, TorchModelAdapter)  # with_engine keeps a learned model's adapter
     rgb, sparse, K = frame
     for _ in range(warmup):
         model.predict(rgb, sparse, K)
@@ -96,12 +111,31 @@ def time_model(entry: ModelEntry, variant: str, frame: tuple[UInt8Array, FloatAr
         out = model.predict(rgb, sparse, K)
         total.append(1e3 * (time.perf_counter() - start))
         forward.append(out.timings_ms["forward"])
-    dtype = str(model.engine.dtype).removeprefix("torch.")
-    ran_in = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}.get(dtype, dtype)
-    return SpeedResult(entry.name, variant, describe_config(config), ran_in,
-                       float(np.median(total)), float(np.percentile(total, 95)),
-                       float(np.median(forward)), float(np.percentile(forward, 95)),
-                       "; ".join(model.engine.notes))
+    return SpeedResult(entry.name, variant, describe_config(config), _ran_in(model.engine),
+                       Engine.parse(engine).value, float(np.median(total)),
+                       float(np.percentile(total, 95)), float(np.median(forward)),
+                       float(np.percentile(forward, 95)), "; ".join(model.engine.notes))
+
+
+def _ran_in(engine: InferenceEngine) -> str:
+    """``fp32`` / ``fp16`` / ``bf16``: the engine's dtype after its fallbacks."""
+    dtype = str(engine.dtype).removeprefix("torch.")
+    return {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}.get(dtype, dtype)
+
+
+def drive_frame(drive: Path, index: int = 0) -> tuple[UInt8Array, FloatArray, Array]:
+    """(rgb (H, W, 3) uint8, sparse (H, W) float32 metres of all points, K (3, 3)) of frame
+    ``index`` of a KITTI raw drive (camera 2, rectified).
+
+    Raises:
+        DataFormatError, CalibrationError: an unreadable drive (see
+            :func:`~depth_completion_ros.io.kitti_raw.open_sequence`).
+    """
+    frame = open_sequence(drive).frame(index)
+    height, width = frame.image.shape[:2]
+    camera = frame.calibration.camera(2, width, height)
+    sparse = project_to_depth(frame.points[:, :3], frame.calibration.lidar_to_camera(), camera)
+    return frame.image, np.asarray(sparse, np.float32), camera.intrinsics(rectified=True)
 
 
 def machine(device: torch.device | str) -> str:
