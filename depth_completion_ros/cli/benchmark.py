@@ -10,11 +10,14 @@ frame.
 (``--models``, default every learned model) built with random weights and timed on frame 0 of
 the drive (all points; the network sees the 1216x352 crop): median and p95 of ``--runs`` calls
 after ``--warmup`` untimed ones, of ``predict`` and of the forward pass, at ``--precision`` on
-``--device``, with the machine (:mod:`depth_completion_ros.engine.speed`).
+``--device``, with the machine (:mod:`depth_completion_ros.engine.speed`); each case once per
+engine of ``--engines`` (default: eager PyTorch, then onnxruntime when it is installed), same
+weights, same frame, one after the other.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 from pathlib import Path
 from typing import Any
@@ -23,13 +26,12 @@ import numpy as np
 
 from depth_completion_ros.cli import benchmark_latency
 from depth_completion_ros.cli.model_options import add_model_options
-from depth_completion_ros.devices import Device
-from depth_completion_ros.errors import ConfigError, DataFormatError
+from depth_completion_ros.devices import Device, Engine
+from depth_completion_ros.errors import ConfigError, DataFormatError, ModelError
 from depth_completion_ros.evaluation.heldout import VARIANTS, iter_drive, score_frame
-from depth_completion_ros.geometry.projection import project_to_depth
-from depth_completion_ros.io.kitti_raw import open_sequence
 from depth_completion_ros.metrics.devkit import DepthMetrics, mean_metrics
 from depth_completion_ros.models import get_entry, get_model, list_models, load_preset
+from depth_completion_ros.models.engine_choice import with_engine
 from depth_completion_ros.models.model_config import parse_set, resolve_model_config
 from depth_completion_ros.paths import SAMPLE_DIR
 
@@ -60,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --speed: timed calls per case")
     parser.add_argument("--warmup", type=_positive, default=3,
                         help="with --speed: untimed calls first")
+    parser.add_argument("--engines", nargs="+", choices=Engine.choices(), default=None,
+                        help="with --speed: engines to time each case with (default: torch, "
+                             "and onnxruntime when it is installed)")
     benchmark_latency.add_arguments(parser)
     add_model_options(
         parser, config_help="model preset (config/models/*.yaml format); applies to the model it "
@@ -96,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     if args.models is None:
         args.models = list(DEFAULT_MODELS)
     configs = _configs(args)
-    models = {name: get_model(name, configs[name], device=args.device, precision=args.precision)
+    models = {name: with_engine(get_model(name, configs[name], device=args.device,
+                                          precision=args.precision), args.engine)
               for name in args.models}
     scores: dict[str, list[DepthMetrics]] = {name: [] for name in models}
     times: dict[str, list[float]] = {name: [] for name in models}
@@ -118,38 +124,54 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_speed(args: argparse.Namespace) -> int:
     """``--speed``: one line per model, size and precision."""
+    from depth_completion_ros.benchmark.machine import load_average
     from depth_completion_ros.engine.device import select_device
-    from depth_completion_ros.engine.speed import machine, time_model, variant_config
+    from depth_completion_ros.engine.speed import drive_frame, machine, time_model, variant_config
 
     entries = ([get_entry(name) for name in args.models] if args.models is not None
                else [entry for entry in list_models() if entry.network is not None])
     if args.model_config is not None or args.overrides:
         raise ConfigError("--speed times the fixed sizes of --variants: --model-config and "
                           "--set do not apply")
+    if args.engine != Engine.TORCH.value:
+        raise ConfigError("--speed times each engine of --engines: --engine does not apply")
     for entry in entries:  # every name and size checked before anything runs
         for variant in args.variants:
             variant_config(entry, variant)
-    frame = _speed_frame(args.drive)
-    print(machine(select_device(args.device, [])))
+    engines = _speed_engines(args.engines)
+    frame = drive_frame(args.drive)
+    print(machine(select_device(args.device, [])) + f", load average {load_average()}")
     print(f"learned models at {frame[0].shape[1]}x{frame[0].shape[0]} in (network: the "
           f"1216x352 crop), random weights; {args.warmup} untimed then {args.runs} timed "
-          f"predict calls per case")
-    print(f"{'model':7} {'size':6} {'config':52} {'prec':5} {'median ms':>10} {'p95 ms':>8} "
-          f"{'fwd median':>11} {'fwd p95':>8}")
+          f"predict calls per case; engines {', '.join(engines)}")
+    print(f"{'model':7} {'size':6} {'config':52} {'prec':5} {'engine':11} {'median ms':>10} "
+          f"{'p95 ms':>8} {'fwd median':>11} {'fwd p95':>8}")
     for entry in entries:
         for variant in args.variants:
-            r = time_model(entry, variant, frame, device=args.device, precision=args.precision,
-                           runs=args.runs, warmup=args.warmup)
-            print(f"{r.model:7} {r.variant:6} {r.config:52} {r.precision:5} {r.median_ms:10.1f} "
-                  f"{r.p95_ms:8.1f} {r.forward_median_ms:11.1f} {r.forward_p95_ms:8.1f}"
-                  + (f"  ({r.notes})" if r.notes else ""))
+            for engine in engines:
+                try:
+                    r = time_model(entry, variant, frame, device=args.device,
+                                   precision=args.precision, runs=args.runs,
+                                   warmup=args.warmup, engine=engine)
+                except ModelError as err:
+                    if engine == Engine.TORCH.value:
+                        raise
+                    print(f"{entry.name:7} {variant:6} {'':52} {'':5} {engine:11} not timed: "
+                          f"{err}")  # e.g. MSPN: its D0 is not part of the ONNX export
+                    continue
+                print(f"{r.model:7} {r.variant:6} {r.config:52} {r.precision:5} {r.engine:11} "
+                      f"{r.median_ms:10.1f} {r.p95_ms:8.1f} {r.forward_median_ms:11.1f} "
+                      f"{r.forward_p95_ms:8.1f}" + (f"  ({r.notes})" if r.notes else ""))
+    print(f"load average at the end {load_average()}")
     return 0
 
 
-def _speed_frame(drive: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rgb, sparse metres of all points, K) of frame 0 of ``drive``."""
-    frame = open_sequence(drive).frame(0)
-    height, width = frame.image.shape[:2]
-    camera = frame.calibration.camera(2, width, height)
-    sparse = project_to_depth(frame.points[:, :3], frame.calibration.lidar_to_camera(), camera)
-    return frame.image, np.asarray(sparse, np.float32), camera.intrinsics(rectified=True)
+def _speed_engines(requested: list[str] | None) -> list[str]:
+    """``--engines``, or torch and (when importable) onnxruntime, saying when it is not."""
+    if requested is not None:
+        return list(dict.fromkeys(requested))
+    if importlib.util.find_spec("onnxruntime") is None:
+        print("onnxruntime is not installed: its rows are left out (pip install onnx "
+              "onnxruntime)")
+        return [Engine.TORCH.value]
+    return [Engine.TORCH.value, Engine.ONNXRUNTIME.value]

@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         calib=args.calib, camera=args.camera, gt_timestamps=args.gt_timestamps,
         ring_source=args.rings, dropout_model=args.dropout_model, checkpoint=args.checkpoint,
         device=args.device, rate=args.rate, warm_up=args.warm_up, model_config=config,
-        precision=args.precision, raw=args.raw, crop=_crop(args.crop))
+        precision=args.precision, engine=args.engine, raw=args.raw, crop=_crop(args.crop))
     online = None
     if args.online:
         from depth_completion_ros.ros.online_evaluation import evaluate_online

@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "calib": ("calib", "print a bag's /tf_static as the node's lidar_to_camera parameter"),
     "train": ("train", "train a learned model (self-supervised on held-out LiDAR beams, or KITTI)"),
     "benchmark": ("benchmark", "score and time models on a KITTI drive (held-out beams)"),
+    "export": ("export", "export a learned model's network to ONNX (checked against PyTorch)"),
 }
 
 

@@ -1,9 +1,9 @@
 """Model options shared by ``predict``, ``evaluate`` and ``benchmark``.
 
 ``--model-config FILE`` (a model preset, the ``config/models/*.yaml`` format), ``--set
-KEY=VALUE`` (repeatable, wins over the preset) and ``--precision``. The config is resolved and
-validated (:mod:`depth_completion_ros.models.model_config`) before any data is read, so a bad key
-ends the command at once with one error line.
+KEY=VALUE`` (repeatable, wins over the preset), ``--precision`` and ``--engine``. The config is
+resolved and validated (:mod:`depth_completion_ros.models.model_config`) before any data is
+read, so a bad key ends the command at once with one error line.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from depth_completion_ros.devices import Precision
+from depth_completion_ros.devices import Engine, Precision
 from depth_completion_ros.models.model_config import parse_set, resolve_model_config
 
 CONFIG_HELP = ("model preset (config/models/*.yaml format: model, config, description); it must "
@@ -22,7 +22,8 @@ SET_HELP = ("override one field of the model's config, e.g. blur_px=9 (value rea
 
 def add_model_options(parser: argparse.ArgumentParser, *, config_help: str = CONFIG_HELP,
                       set_help: str = SET_HELP) -> None:
-    """Add ``--model-config``, ``--set`` (into ``args.overrides``) and ``--precision``."""
+    """Add ``--model-config``, ``--set`` (into ``args.overrides``), ``--precision`` and
+    ``--engine``."""
     parser.add_argument("--model-config", metavar="FILE", type=Path, default=None,
                         help=config_help)
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
@@ -31,6 +32,10 @@ def add_model_options(parser: argparse.ArgumentParser, *, config_help: str = CON
                         default=Precision.FP32.value,
                         help="fp32, fp16 or bf16 (half precision only on CUDA; learning-free "
                              "models ignore it)")
+    parser.add_argument("--engine", choices=Engine.choices(), default=Engine.TORCH.value,
+                        help="what runs a learned model's network: torch (eager PyTorch) or "
+                             "onnxruntime (its ONNX export on the CPU; pip install onnx "
+                             "onnxruntime); learning-free models ignore it")
 
 
 def model_config(args: argparse.Namespace, model: str) -> dict[str, Any]:

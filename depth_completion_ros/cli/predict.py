@@ -22,13 +22,15 @@ from depth_completion_ros.errors import DataFormatError, InputError
 from depth_completion_ros.io.depth_png import write_depth_png
 from depth_completion_ros.io.kitti_dc import list_depth_selection, selection_file_names
 from depth_completion_ros.models import get_model
+from depth_completion_ros.models.engine_choice import with_engine
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """--kitti-dc DIR --model NAME --out OUTDIR, and the model's options.
 
     Model options: ``--model-config FILE``, ``--set KEY=VALUE`` (repeatable), ``--checkpoint
-    FILE``, ``--device auto|cpu|cuda``, ``--precision fp32|fp16|bf16``.
+    FILE``, ``--device auto|cpu|cuda``, ``--precision fp32|fp16|bf16``, ``--engine
+    torch|onnxruntime``.
     """
     parser.add_argument("--kitti-dc", required=True, type=Path,
                         help="folder with image/, velodyne_raw/, intrinsics/")
@@ -48,8 +50,9 @@ def write_confidence_png(path: Path, confidence: np.ndarray) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict every sample; returns 0."""
-    model = get_model(args.model, model_config(args, args.model), checkpoint=args.checkpoint,
-                      device=args.device, precision=args.precision)
+    model = with_engine(get_model(args.model, model_config(args, args.model),
+                                  checkpoint=args.checkpoint, device=args.device,
+                                  precision=args.precision), args.engine)
     for note in getattr(getattr(model, "engine", None), "notes", ()):  # fallbacks, file format
         print(f"predict: note: {note}", file=sys.stderr)
     samples = list_depth_selection(args.kitti_dc)

@@ -40,6 +40,7 @@ from depth_completion_ros.evaluation.scoring import choose_ring_source
 from depth_completion_ros.geometry.beams import sweep_lines
 from depth_completion_ros.geometry.camera import PinholeCamera
 from depth_completion_ros.models.base import DepthModel
+from depth_completion_ros.models.engine_choice import with_engine
 from depth_completion_ros.models.registry import get_model
 from depth_completion_ros.pipeline import DepthPipeline
 from depth_completion_ros.settings import PipelineSettings
@@ -73,6 +74,8 @@ class EvaluationRequest:
     #: config of ``model`` (``--model-config`` / ``--set``); the dropout model keeps its defaults
     model_config: Mapping[str, Any] = field(default_factory=dict)
     precision: str = "fp32"
+    #: what runs a learned model's network: torch or onnxruntime (models/engine_choice.py)
+    engine: str = "torch"
     #: project with camera_info K and D (raw, distorted images: the node's use_rectified false)
     raw: bool = False
     #: scored region: (W, H) bottom-centre or (X0, Y0, W, H); None = chosen per bag
@@ -201,5 +204,6 @@ def _dropout(request: EvaluationRequest) -> DepthModel | None:
 
 def _build(name: str, config: Mapping[str, Any] | None, request: EvaluationRequest
            ) -> DepthModel:
-    return get_model(name, config, checkpoint=request.checkpoint, device=request.device,
-                     precision=request.precision)
+    return with_engine(get_model(name, config, checkpoint=request.checkpoint,
+                                 device=request.device, precision=request.precision),
+                       request.engine)

@@ -84,7 +84,7 @@ def data_bytes(msg: Any) -> int:
 def model_key(settings: NodeSettings) -> ModelKey:
     """The parameters whose change reloads the models."""
     return ModelKey(settings.model, settings.checkpoint, settings.device, settings.precision,
-                    settings.dropout_model, settings.model_config)
+                    settings.dropout_model, settings.model_config, settings.engine)
 
 
 def sync_config(settings: NodeSettings) -> SyncConfig:

@@ -159,7 +159,7 @@ def node_parameters(request: Any, transform: np.ndarray, pipeline: PipelineSetti
     not silently in the node).
 
     The evaluation's model (its config written as a model preset into ``folder``), device,
-    precision, pipeline and transform; the image transport (``compressed`` for a bag of
+    precision, engine, pipeline and transform; the image transport (``compressed`` for a bag of
     CompressedImage); reliable inputs (like ``ros2 bag play``: no transport loss to score); no
     colour / sparse outputs. Only values that differ from the node's defaults are
     returned.
@@ -173,6 +173,7 @@ def node_parameters(request: Any, transform: np.ndarray, pipeline: PipelineSetti
     settings = NodeSettings(model=request.model, dropout_model=request.dropout_model or "",
                             checkpoint=str(request.checkpoint or ""), device=str(request.device),
                             precision=str(getattr(request, "precision", "fp32")),
+                            engine=str(getattr(request, "engine", "torch")),
                             model_config=model_config, pipeline=pipeline,
                             lidar_to_camera=tuple(float(v) for v in transform.reshape(-1)),
                             publish_depth_color=False, publish_sparse_depth=False,

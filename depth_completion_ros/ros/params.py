@@ -21,7 +21,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from depth_completion_ros.checks import check_rigid_transform
-from depth_completion_ros.devices import Device, Precision
+from depth_completion_ros.devices import Device, Engine, Precision
 from depth_completion_ros.errors import ConfigError, DepthCompletionError, InputError, ModelError
 from depth_completion_ros.models.model_config import resolve_model_config
 from depth_completion_ros.models.registry import get_entry
@@ -48,6 +48,7 @@ class NodeSettings:
     checkpoint: str = ""
     device: str = Device.AUTO.value
     precision: str = Precision.FP32.value
+    engine: str = Engine.TORCH.value
     dropout_model: str = ""
     model_config: str = ""
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
@@ -115,6 +116,9 @@ PARAMETERS: dict[str, tuple[str, tuple[Any, ...] | None, bool]] = {
     "device": ("auto, cpu or cuda; changing it reloads the model", Device.choices(), False),
     "precision": ("fp32, fp16 or bf16 (half precision only on CUDA)", Precision.choices(),
                   False),
+    "engine": ("what runs a learned model's network: torch (eager PyTorch) or onnxruntime (its "
+               "ONNX export, on the CPU; needs the onnxruntime package); learning-free models "
+               "ignore it; changing it reloads the model", Engine.choices(), False),
     "dropout_model": ("RGB-only model for LiDAR dropout when the active model needs LiDAR; "
                       "empty = none (frames without LiDAR are then skipped and counted)", None,
                       False),

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from depth_completion_ros.models.base import DepthModel
+from depth_completion_ros.models.engine_choice import with_engine
 from depth_completion_ros.models.model_config import resolve_model_config
 from depth_completion_ros.models.registry import get_model
 from depth_completion_ros.sync.worker import LatestWorker
@@ -32,6 +33,7 @@ class ModelKey:
     precision: str = "fp32"
     dropout_model: str = ""
     model_config: str = ""
+    engine: str = "torch"
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,13 @@ class ModelSet:
 
 
 def load_models(key: ModelKey) -> ModelSet:
-    """Build the models of ``key`` through the registry (raises ModelError / CheckpointError)."""
+    """Build the models of ``key`` through the registry, run by its engine (raises ModelError /
+    CheckpointError)."""
     config = resolve_model_config(key.model, key.model_config, {}) if key.model_config else None
-    model = get_model(key.model, config, checkpoint=key.checkpoint or None, device=key.device,
-                      precision=key.precision)
-    dropout = get_model(key.dropout_model, device=key.device, precision=key.precision) \
+    model = with_engine(get_model(key.model, config, checkpoint=key.checkpoint or None,
+                                  device=key.device, precision=key.precision), key.engine)
+    dropout = with_engine(get_model(key.dropout_model, device=key.device,
+                                    precision=key.precision), key.engine) \
         if key.dropout_model else None
     return ModelSet(key, model, dropout)
 

@@ -1,6 +1,6 @@
 """``depth-completion benchmark --speed``: the learned models' sizes timed without weights, the
 table's contents, and clear errors for what cannot be timed. (Timings are printed, never
-asserted: speed lives in benchmarks.)"""
+asserted: speed lives in benchmarks.) The onnxruntime rows: test/engine/test_onnx_runtime.py."""
 from __future__ import annotations
 
 import pytest
@@ -28,20 +28,21 @@ def test_every_learned_model_has_a_small_and_a_full_size():
 
 def test_speed_times_the_small_cspn_on_the_sample(capsys):
     assert main(["benchmark", "--speed", "--models", "cspn", "--variants", "small", "--runs", "2",
-                 "--warmup", "1", "--device", "cpu"]) == 0
+                 "--warmup", "1", "--device", "cpu", "--engines", "torch"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("machine: CPU ")
-    assert "random weights; 1 untimed then 2 timed predict calls" in out[1]
+    assert out[0].startswith("machine: CPU ") and ", load average (" in out[0]
+    assert "random weights; 1 untimed then 2 timed predict calls per case; engines torch" in out[1]
     row = out[3].split()
-    assert row[:2] == ["cspn", "small"] and "fp32" in row
+    assert row[:2] == ["cspn", "small"] and row[-6:-4] == ["fp32", "torch"]
     median, p95, fwd_median, fwd_p95 = map(float, row[-4:])
     assert 0 < fwd_median <= median <= p95 and fwd_median <= fwd_p95
-    assert len(out) == 4
+    assert out[4].startswith("load average at the end (") and len(out) == 5
 
 
 def test_half_precision_on_the_cpu_is_timed_in_fp32_and_says_so(capsys):
     assert main(["benchmark", "--speed", "--models", "cspn", "--variants", "small", "--runs", "1",
-                 "--warmup", "1", "--device", "cpu", "--precision", "fp16"]) == 0
+                 "--warmup", "1", "--device", "cpu", "--precision", "fp16", "--engines",
+                 "torch"]) == 0
     row = capsys.readouterr().out.splitlines()[3]
     assert " fp32 " in row and "fp16 requested on cpu: running in fp32" in row
 
@@ -50,6 +51,7 @@ def test_half_precision_on_the_cpu_is_timed_in_fp32_and_says_so(capsys):
     (["--models", "classical"], "model 'classical' is not a learned model"),
     (["--models", "nlspn", "--variants", "huge"], "model 'nlspn' has no size 'huge'"),
     (["--set", "width=8"], "--model-config and --set do not apply"),
+    (["--engine", "onnxruntime"], "--engine does not apply"),
 ])
 def test_what_cannot_be_timed_is_one_error_line_before_anything_runs(capsys, argv, message):
     assert main(["benchmark", "--speed", *argv]) == 2

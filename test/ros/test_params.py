@@ -33,6 +33,7 @@ def test_from_mapping_rejects_unknown_keys_and_reads_the_transform():
     ({"model": "foo"}, "model: unknown model 'foo'; registered models: classical, nearest"),
     ({"dropout_model": "bar"}, "dropout_model: unknown model 'bar'"),
     ({"device": "tpu"}, "device: 'tpu' is not one of"),
+    ({"engine": "tensorrt"}, "engine: 'tensorrt' is not one of ['torch', 'onnxruntime']"),
     ({"slop": 2.0}, "slop: 2.0 is outside [0.0, 1.0]"),
     ({"min_depth": 5.0, "max_depth": 4.0},
      "depth range: expected 0 <= min_depth < max_depth (finite metres), got [5.0, 4.0]"),
