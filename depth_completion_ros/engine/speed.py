@@ -100,7 +100,9 @@ def time_model(entry: ModelEntry, variant: str, frame: tuple[UInt8Array, FloatAr
     torch.manual_seed(0)
     model = with_engine(TorchModelAdapter(entry.spec, entry.network.build(config),
                                           entry.network.input_spec, device=device,
-                                          precision=precision, warmup=0), engine)
+                                          precision=precision, warmup=0,
+                                          initial=None if entry.network.initial_model is None
+                                          else entry.network.initial_model(config)), engine)
     assert isinstance(model, TorchModelAdapter)  # with_engine keeps a learned model's adapter
     rgb, sparse, K = frame
     for _ in range(warmup):
