@@ -167,7 +167,9 @@ def get_model(name: str, config: Mapping[str, Any] | None = None, *,
 
     Args:
         name: a registered model name.
-        config: overrides of the model's config fields; unknown keys raise ConfigError.
+        config: overrides of the model's config fields; unknown keys raise ConfigError. With
+            the default weights, their own config fields (:attr:`WeightsSpec.config`) come
+            first and ``config`` overrides them.
         checkpoint: weights file; None = the entry's default weights (if any), whose sha256
             is checked first.
         device: :class:`~depth_completion_ros.devices.Device` or its value (torch models fall
@@ -185,7 +187,10 @@ def get_model(name: str, config: Mapping[str, Any] | None = None, *,
         dev, prec = Device.parse(device), Precision.parse(precision)
     except InputError as err:
         raise ModelError(f"model {name!r}: {err}") from err
-    cfg = build_config(entry.config_cls, config or {}, source=f"config of model {name!r}")
+    values = dict(config or {})
+    if checkpoint is None and entry.default_weights is not None:
+        values = {**entry.default_weights.config, **values}  # the weights' own architecture
+    cfg = build_config(entry.config_cls, values, source=f"config of model {name!r}")
     ckpt = _resolve_checkpoint(entry, checkpoint)
     return entry.factory(cfg, checkpoint=ckpt, device=dev, precision=prec)
 

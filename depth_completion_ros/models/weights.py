@@ -119,6 +119,9 @@ class WeightsSpec:
         recipe: the command (or document) that trained them.
         scores: measured scores, name -> value, units in the name (``"rmse_mm"``).
         license: license of the weights (they inherit the training data's).
+        config: the model config fields the weights were trained with (those that shape the
+            network, e.g. a small variant's widths); used under the caller's own overrides
+            when these weights are loaded by default.
 
     Raises:
         ConfigError: ``sha256`` is not 64 lowercase hex digits or ``file`` is not a bare name.
@@ -132,6 +135,7 @@ class WeightsSpec:
     recipe: str
     scores: dict[str, float] = field(default_factory=dict, hash=False)
     license: str = ""
+    config: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not _SHA256.fullmatch(self.sha256):

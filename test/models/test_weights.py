@@ -95,6 +95,20 @@ def test_default_weights_load_by_name_and_run_on_the_sample(models_folder, sampl
     assert (out.confidence[inside] == 0.5).all() and np.isnan(out.depth[~inside]).all()
 
 
+def test_default_weights_bring_their_config_under_the_callers_overrides(models_folder):
+    weights = _weights(_write_weights(models_folder), config={"confidence": 0.25})
+    with _register([weights]):
+        default = get_model(SPEC.name, device="cpu")
+        overridden = get_model(SPEC.name, {"confidence": 0.5}, device="cpu")
+        given = get_model(SPEC.name, checkpoint=models_folder / "scaled_v1.pt", device="cpu")
+    frame = np.full((375, 1242), 2.0, np.float32)
+    confidence = [np.nanmax(m.predict(None, frame, np.eye(3)).confidence)
+                  for m in (default, overridden, given)]
+    # the weights' config with the default weights; the caller's override wins; a checkpoint
+    # given by path is not the default weights, so the config's own default applies
+    assert confidence == [0.25, 0.5, 0.75]
+
+
 def test_a_file_with_another_digest_is_refused_before_loading(models_folder):
     path = _write_weights(models_folder)
     weights = _weights(path)
