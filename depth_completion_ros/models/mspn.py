@@ -5,7 +5,8 @@ model card in models/README.md). Its initial depth D0 comes from the registered 
 ``initial_model`` (``classical`` by default, so MSPN needs no camera-only network; any other
 model that runs on the same inputs plugs in), through
 :func:`~depth_completion_ros.engine.adapter.initial_depth`. No weights are shipped unless listed
-below; a checkpoint in this package's format 2 comes from ``depth-completion train``.
+below: :data:`WEIGHTS`, the small network trained self-supervised on two KITTI recordings
+(model card); other checkpoints in this package's format 2 come from ``depth-completion train``.
 
 :func:`mspn_propagate` runs the propagation alone on given guidance, D0, sparse depth and the
 ``prop_layer.*`` weights (the authors' names, their ``{'net': ...}`` wrapper accepted), so it
@@ -28,11 +29,12 @@ from depth_completion_ros.models.registry import (
     get_model,
     register_model,
 )
+from depth_completion_ros.models.weights import WeightsSpec
 
 SPEC = ModelSpec(
     "mspn", required=(ModelInput.RGB, ModelInput.SPARSE_DEPTH),
-    description="MSPN masked spatial propagation refining another model's depth (learned; "
-                "D0 from 'initial_model', classical by default; confidence = propagated mask)",
+    description="MSPN masked spatial propagation refining another model's depth (learned, "
+                "small KITTI weights shipped; D0 from 'initial_model', classical by default)",
     paper="Jun, Lee, Kim: Masked Spatial Propagation Network for Sparsity-Adaptive Depth "
           "Refinement, CVPR 2024")
 
@@ -41,8 +43,8 @@ SPEC = ModelSpec(
 INPUT_SPEC = KITTI_IMAGENET_INPUT
 
 WHERE_WEIGHTS_COME_FROM = (
-    "model 'mspn' has no weights: train them with 'depth-completion train' (self-supervised on "
-    "your own recording's LiDAR beams: docs/training.md; config/train/mspn_small_selfsup.yaml) "
+    "model 'mspn' has no weights here: train them with 'depth-completion train' (self-supervised "
+    "on your own recording's LiDAR beams: docs/training.md; config/train/mspn_small_selfsup.yaml) "
     "and pass the file with --checkpoint FILE (node: the 'checkpoint' parameter)")
 
 #: config fields that change the weights' shapes
@@ -192,8 +194,26 @@ def mspn_propagate(guidance: Any, initial_depth: Any, sparse_depth: Any, num_sam
             "iterations": out.iterations}
 
 
+#: The shipped weights (model card: models/README.md). Scores: seq16 (16 frames of another
+#: drive, never trained on), held-out beams, mm.
+WEIGHTS = (
+    WeightsSpec(
+        name="kitti_selfsup_small_v1", file="mspn_small_kitti_selfsup_v1.pt",
+        sha256="c595ba80938ec74835f55bac941678e70ef99ede38e42c69a7e2e73101019fdc",
+        input_spec=INPUT_SPEC,
+        training_data="KITTI raw 2011_09_26_drive_0009 (51 frames) and 6 full-scan KITTI object "
+                      "frames, self-supervised on held-out LiDAR beams (no ground truth)",
+        recipe="depth-completion train --config config/train/mspn_small_selfsup.yaml",
+        scores={"seq16_rmse_mm_32": 2936.1, "seq16_mae_mm_32": 656.6,
+                "seq16_rmse_mm_16": 3889.3, "seq16_mae_mm_16": 1056.8,
+                "seq16_rmse_mm_8": 6578.7, "seq16_mae_mm_8": 2404.8,
+                "seq16_rmse_mm_4": 10607.7, "seq16_mae_mm_4": 4034.0},
+        license="CC BY-NC-SA 3.0 (from KITTI, Geiger et al. 2013)",
+        config={"width": 16, "embed_dim": 8}),
+)
+
 NETWORK = LearnedNetwork(build_network, INPUT_SPEC,
                          variants={"small": {"width": 16, "embed_dim": 8}, "full": {}},
                          initial_model=initial_model)
 
-register_model(SPEC, factory=factory, config_cls=MSPNConfig, network=NETWORK)
+register_model(SPEC, factory=factory, config_cls=MSPNConfig, weights=WEIGHTS, network=NETWORK)

@@ -22,7 +22,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from depth_completion_ros.errors import ConfigError, MissingWeightsError, ModelError
+from depth_completion_ros.errors import (
+    CheckpointError,
+    ConfigError,
+    MissingWeightsError,
+    ModelError,
+)
 from depth_completion_ros.geometry.beams import input_mask
 from depth_completion_ros.geometry.crop import KITTI_CROP, cut
 from depth_completion_ros.geometry.projection import project_to_depth
@@ -41,13 +46,22 @@ TINY = {"width": 8, "embed_dim": 4, "min_iterations": 2, "second_iterations": 2,
         "max_iterations": 2}
 
 
-def test_registered_as_rgb_plus_lidar_refinement_without_shipped_weights():
+def test_registered_as_rgb_plus_lidar_refinement_with_the_small_shipped_weights():
     entry = get_entry("mspn")
     assert entry.spec.required == (ModelInput.RGB, ModelInput.SPARSE_DEPTH)
-    assert entry.weights == () and entry.network is not None
-    assert entry.network.initial_model is not None
-    with pytest.raises(MissingWeightsError, match="depth-completion train"):
-        get_model("mspn")
+    assert entry.network is not None and entry.network.initial_model is not None
+    weights = entry.default_weights
+    assert weights is not None and weights.config == {"width": 16, "embed_dim": 8}
+    assert weights.verify().stat().st_size < 4_000_000        # a small file in models/
+    assert "CC BY-NC-SA 3.0" in weights.license and "KITTI" in weights.training_data
+    # by name, no checkpoint: the shipped weights with their own (small) architecture
+    model = get_model("mspn", device="cpu")
+    saved = torch.load(weights.path(), weights_only=True)["state_dict"]
+    for name, value in model.engine.module.state_dict().items():
+        assert torch.equal(value, saved[name]), name
+    # the full network has no weights here: asking for it names where they come from
+    with pytest.raises(CheckpointError, match=r"width=16 \(config: 64\)"):
+        get_model("mspn", {"width": 64, "embed_dim": 64}, device="cpu")
 
 
 @pytest.mark.parametrize("values, match", [
@@ -222,7 +236,6 @@ def test_propagation_alone_equals_the_authors_layer_on_a_real_frame(lines, kitti
 
 
 def test_propagation_weights_must_hold_the_prop_layer():
-    from depth_completion_ros.errors import CheckpointError
     with pytest.raises(CheckpointError, match="prop_layer.mspn.conv.weight"):
         mspn_propagate(torch.zeros(1, 2, 20, 20), torch.zeros(1, 1, 20, 20),
                        torch.zeros(1, 1, 20, 20), 10, {"net": {}})
