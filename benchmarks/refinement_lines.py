@@ -40,6 +40,14 @@ from depth_completion_ros.models.checkpoint import read_checkpoint
 BASELINES = ("classical", "ip_basic", "nearest")
 
 
+def _halves(confidence: np.ndarray, error: np.ndarray) -> tuple[float, float]:
+    """Mean error of the more confident half of the pixels and of the rest (ties in pixel
+    order)."""
+    order = np.argsort(-confidence, kind="stable")
+    half = max(1, len(order) // 2)
+    return float(error[order[:half]].mean()), float(error[order[half:]].mean())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path)
@@ -58,7 +66,7 @@ def main() -> None:
     count = len(sequence.image_paths)
     frames = range(min(count, args.max_frames) if args.max_frames else count)
     per: dict[tuple[str, int], list] = {}
-    ranking: dict[int, list[tuple[float, float]]] = {n: [] for n in args.lines}
+    ranking: dict[tuple[str, int], list[tuple[float, float]]] = {}
     seconds: list[float] = []
     for index in frames:
         frame = sequence.frame(index)
@@ -69,20 +77,18 @@ def main() -> None:
         for lines in args.lines:
             split = split_frame(frame.points, rings, frame.calibration.lidar_to_camera(), camera,
                                 lines)
+            confidences = {}
             for name, model in models.items():
                 tick = time.monotonic()
                 out = model.predict(frame.image, split.sparse, K)
+                confidences[name] = cut(out.confidence, split.crop)
                 if name == meta.model:
                     seconds.append(time.monotonic() - tick)
-                    conf = cut(out.confidence, split.crop)
                     err = np.abs(cut(out.depth, split.crop) - split.groundtruth)
                     scored = (split.groundtruth > 0) & np.isfinite(err)
-                    c, e = conf[scored], err[scored]
-                    order = np.argsort(-c, kind="stable")  # ties keep pixel order
-                    half = len(order) // 2
-                    if half:
-                        ranking[lines].append((float(e[order[:half]].mean()),
-                                               float(e[order[half:]].mean())))
+                    for source in (meta.model, "classical"):
+                        ranking.setdefault((source, lines), []).append(
+                            _halves(confidences[source][scored], err[scored]))
                 per.setdefault((name, lines), []).append(score_frame(out.depth, split))
         print(f"frame {index}: {seconds[-1]:.1f} s for {meta.model} at {args.lines[-1]} lines",
               flush=True)
@@ -99,14 +105,18 @@ def main() -> None:
             change = 100 * (mean.rmse_mm / base.rmse_mm - 1)
             print(f"{lines:>3} lines  {name:<10} {mean.rmse_mm:8.1f} {mean.mae_mm:8.1f} "
                   f"({change:+.1f} %)")
-        if ranking[lines]:
-            hi, lo = np.mean(ranking[lines], axis=0)
-            wins = sum(h < low for h, low in ranking[lines])
-            table[f"confidence_{lines}"] = {"mae_mm_confident_half": 1000 * hi,
-                                           "mae_mm_other_half": 1000 * lo,
-                                           "frames_ranked": wins}
-            print(f"{lines:>3} lines  confidence: MAE {1000 * hi:.0f} mm on the more confident "
-                  f"half vs {1000 * lo:.0f} mm on the rest ({wins}/{len(ranking[lines])} frames)")
+        for source in (meta.model, "classical"):
+            pairs = ranking.get((source, lines), [])
+            if not pairs:
+                continue
+            hi, lo = np.mean(pairs, axis=0)
+            wins = sum(h < low for h, low in pairs)
+            table[f"confidence_{source}_{lines}"] = {"mae_mm_confident_half": 1000 * hi,
+                                                     "mae_mm_other_half": 1000 * lo,
+                                                     "frames_ranked": wins}
+            print(f"{lines:>3} lines  {meta.model}'s errors ranked by {source}'s confidence: MAE "
+                  f"{1000 * hi:.0f} mm on the more confident half vs {1000 * lo:.0f} mm on the "
+                  f"rest ({wins}/{len(pairs)} frames)")
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
                f"torch {torch.__version__} with {torch.get_num_threads()} threads, load "
                f"{os.getloadavg()}")

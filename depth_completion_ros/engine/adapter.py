@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -69,6 +69,8 @@ class TorchModelAdapter(SpecModel):
                  warmup: int = 1, initial: DepthModel | None = None) -> None:
         self.spec, self.input_spec, self.warmup = spec, input_spec, warmup
         self.initial = initial
+        #: a refinement network's output carries D0's confidence instead of its own
+        self.confidence_from_initial = False
         self.engine = InferenceEngine(module, device=device, precision=precision)
         self.preprocessor = Preprocessor(input_spec).to(self.engine.device)
 
@@ -79,14 +81,14 @@ class TorchModelAdapter(SpecModel):
         if ModelInput.RGB not in self.spec.accepted:
             rgb = None   # a LiDAR-only network never sees an image, even when one is given
         timer = self.engine.timer
-        start, covered = None, None
+        start: InitialDepth | None = None
         if self.initial is not None:
             with timer.stage("initial"):
-                start, covered = initial_depth(self.initial, rgb, sparse_depth, K)
+                start = initial_depth(self.initial, rgb, sparse_depth, K)
         with timer.stage("preprocess"), torch.inference_mode():
             rgb_t, sparse_t, K_t = self._tensors(rgb, sparse_depth, K)
             start_t = None if start is None else \
-                torch.from_numpy(start).to(self.engine.device)[None, None]
+                torch.from_numpy(start.depth).to(self.engine.device)[None, None]
             inputs = self.preprocessor(rgb_t, sparse_t, K_t, start_t)
         if not self.engine.warmed_up:
             self.engine.warm_up(inputs, self.warmup)
@@ -94,9 +96,11 @@ class TorchModelAdapter(SpecModel):
         with timer.stage("postprocess"), torch.inference_mode():
             depth, conf = self.preprocessor.restore(out, height, width)
             depth_np, conf_np = depth[0].cpu().numpy(), conf[0].cpu().numpy()
-        if covered is not None:
-            depth_np[~covered] = np.nan
-            conf_np[~covered] = 0.0
+        if start is not None:
+            if self.confidence_from_initial:
+                conf_np = start.confidence.copy()
+            depth_np[~start.covered] = np.nan
+            conf_np[~start.covered] = 0.0
         return CompletionOutput(depth_np, conf_np, dict(timer.last))
 
     def _tensors(self, rgb: UInt8Array | None, sparse: FloatArray | None, K: Array
@@ -133,14 +137,29 @@ def fill_columns(depth: FloatArray, valid: BoolArray) -> Float32Array:
     return np.where(valid, depth, np.where(has, picked, fallback)).astype(np.float32)
 
 
+class InitialDepth(NamedTuple):
+    """D0 of a refinement network (:func:`initial_depth`).
+
+    Attributes:
+        depth: (H, W) float32 metres, finite everywhere (:func:`fill_columns` where the model
+            gives none).
+        covered: (H, W) bool, where the model gave a depth.
+        confidence: (H, W) float32 in [0, 1], the model's own confidence.
+    """
+
+    depth: Float32Array
+    covered: BoolArray
+    confidence: Float32Array
+
+
 def initial_depth(model: DepthModel, rgb: UInt8Array | None, sparse: FloatArray | None,
-                  K: Array) -> tuple[Float32Array, BoolArray]:
-    """D0 of a refinement network: ``model``'s depth on this frame, (H, W) float32 metres,
-    finite everywhere (:func:`fill_columns` where the model gives none), and (H, W) bool where
-    the model gave a depth."""
-    depth = np.asarray(model.predict(rgb, sparse, K).depth, np.float32)
+                  K: Array) -> InitialDepth:
+    """D0 of a refinement network: ``model``'s output on this frame."""
+    out = model.predict(rgb, sparse, K)
+    depth = np.asarray(out.depth, np.float32)
     valid = np.isfinite(depth) & (depth > 0)
-    return fill_columns(depth, valid), valid
+    return InitialDepth(fill_columns(depth, valid), valid,
+                        np.asarray(out.confidence, np.float32))
 
 
 def _writable(array: Array, dtype: type) -> Array:

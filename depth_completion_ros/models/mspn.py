@@ -50,6 +50,9 @@ WHERE_WEIGHTS_COME_FROM = (
 #: config fields that change the weights' shapes
 ARCHITECTURE = ("width", "embed_dim")
 
+#: where the confidence comes from (MSPNConfig.confidence)
+CONFIDENCES = ("mask", "initial")
+
 
 @dataclass(frozen=True)
 class MSPNConfig:
@@ -69,6 +72,9 @@ class MSPNConfig:
             code path.
         rpb_sigma: 0 = the authors' init of the position bias; > 0 = a Gaussian prior of this
             width in pixels (a start near identity; only matters for training from scratch).
+        confidence: ``"mask"`` = the propagated mask (the paper's notion of how much of a
+            pixel's depth came from measurements); ``"initial"`` = the D0 model's own confidence
+            (the one that ranks the shipped weights' errors on KITTI: model card).
 
     Raises:
         ConfigError: a value out of range (naming the field).
@@ -82,9 +88,13 @@ class MSPNConfig:
     max_iterations: int = 64
     paper_blend: bool = False
     rpb_sigma: float = 0.0
+    confidence: str = "mask"
 
     def __post_init__(self) -> None:
         problems = []
+        if self.confidence not in CONFIDENCES:
+            problems.append(f"confidence must be one of {list(CONFIDENCES)}, got "
+                            f"{self.confidence!r}")
         if not self.initial_model or self.initial_model == SPEC.name:
             problems.append(f"initial_model must name another registered model, got "
                             f"{self.initial_model!r}")
@@ -140,11 +150,14 @@ def factory(config: MSPNConfig, *, checkpoint: Path | None, device: Device | str
             keys or shapes that differ.
         ConfigError: an unusable ``initial_model``.
     """
-    from depth_completion_ros.engine.adapter import torch_model_factory
+    from depth_completion_ros.engine.adapter import TorchModelAdapter, torch_model_factory
 
     build = torch_model_factory(SPEC, build_network, INPUT_SPEC, architecture=ARCHITECTURE,
                                 missing_weights=WHERE_WEIGHTS_COME_FROM, initial=initial_model)
-    return build(config, checkpoint=checkpoint, device=device, precision=precision)
+    model = build(config, checkpoint=checkpoint, device=device, precision=precision)
+    assert isinstance(model, TorchModelAdapter)
+    model.confidence_from_initial = config.confidence == "initial"
+    return model
 
 
 def mspn_propagate(guidance: Any, initial_depth: Any, sparse_depth: Any, num_samples: int,

@@ -139,8 +139,8 @@ def draw_batch(dataset: TrainingSet, data: DataSection, batch_size: int,
         lines = int(data.lines[int(rng.integers(len(data.lines)))])
         sample = dataset.sample(index, lines)
         if initial is not None:
-            start, _ = initial_depth(initial, sample.rgb, sample.sparse, sample.K)
-            sample = replace(sample, initial=start)
+            start = initial_depth(initial, sample.rgb, sample.sparse, sample.K)
+            sample = replace(sample, initial=start.depth)
         sample = augment(sample, width=data.patch_width,
                          height=data.patch_height, flip_probability=data.flip_probability,
                          colour_jitter=data.colour_jitter, rng=rng,

@@ -68,6 +68,7 @@ def test_registered_as_rgb_plus_lidar_refinement_with_the_small_shipped_weights(
     ({"initial_model": "mspn"}, "initial_model must name another registered model"),
     ({"width": 10}, "width must be a positive multiple of 4"),
     ({"max_iterations": 3}, "max_iterations must be 0"),
+    ({"confidence": "spread"}, r"confidence must be one of \['mask', 'initial'\]"),
 ])
 def test_bad_config_is_a_config_error(values, match):
     with pytest.raises(ConfigError, match=match):
@@ -100,6 +101,21 @@ def test_initial_depth_from_each_learning_free_model_plugs_in(initial, tmp_path,
     assert (out.depth[covered] >= 0).all()
     assert (out.confidence >= 0).all() and (out.confidence <= 1).all()
     assert not out.confidence[~covered].any()
+
+
+def test_confidence_from_the_initial_model_is_its_confidence(tmp_path, sample_frame,
+                                                           learned_checkpoint):
+    rgb, sparse, K = _crop_frame(sample_frame)
+    path = learned_checkpoint("mspn", tmp_path / "mspn.pt", TINY, seed=3)
+    mask = get_model("mspn", TINY, checkpoint=path, device="cpu").predict(rgb, sparse, K)
+    given = get_model("mspn", {**TINY, "confidence": "initial"}, checkpoint=path,
+                      device="cpu").predict(rgb, sparse, K)
+    start = get_model("classical").predict(rgb, sparse, K)
+    np.testing.assert_array_equal(given.depth, mask.depth)        # only the confidence differs
+    covered = np.isfinite(given.depth)
+    np.testing.assert_array_equal(given.confidence[covered], start.confidence[covered])
+    assert not given.confidence[~covered].any()
+    assert not np.array_equal(given.confidence, mask.confidence)
 
 
 def test_learned_initial_models_need_their_weights_and_unknown_names_are_refused(
@@ -293,7 +309,7 @@ def test_loss_falls_within_a_few_adamw_steps_on_a_real_crop(sample_frame):
     given_np = np.where(keep, sparse_np, 0).astype(np.float32)
     target = torch.from_numpy(np.where(keep, 0, sparse_np).astype(np.float32))[None, None]
     from depth_completion_ros.engine.adapter import initial_depth
-    start, _ = initial_depth(get_model("classical"), rgb_np, given_np, K)
+    start = initial_depth(get_model("classical"), rgb_np, given_np, K).depth
     rgb = torch.from_numpy(rgb_np).permute(2, 0, 1)[None].float() / 255.0
     torch.manual_seed(0)
     net = build_network(MSPNConfig(**TINY)).train()
