@@ -9,7 +9,7 @@ import pytest
 
 from depth_completion_ros.decoding import cloud_to_points, image_to_rgb
 from depth_completion_ros.errors import MissingWeightsError
-from depth_completion_ros.models.registry import get_model, list_models
+from depth_completion_ros.models.registry import get_entry, get_model, list_models
 from depth_completion_ros.pipeline import DepthPipeline
 from depth_completion_ros.settings import PipelineSettings
 
@@ -48,6 +48,12 @@ def test_every_model_full_size_nan_only_outside_the_beams_and_within_measured_ra
     lo, hi = sparse[sparse > 0].min(), sparse.max()
     assert depth[~nan].min() >= lo * (1 - 1e-5) and depth[~nan].max() <= hi * (1 + 1e-5)
     assert result.points_in_view == np.count_nonzero(sparse) > 3000
+    network = get_entry(model).network
+    if network is not None:  # a learned network estimates its crop only (NaN outside)
+        x0, y0, w, h = network.input_spec.crop.box(480, 640, clamp=True)
+        assert nan[:y0].all() and nan[:, :x0].all() and nan[:, x0 + w:].all()
+        nan = nan[y0:y0 + h, x0:x0 + w]
+        rows = rows[(rows >= y0) & (rows < y0 + h)] - y0
     if model != "ip_basic":  # IP-Basic leaves unfilled holes (NaN) by design
         assert not nan[rows[0]:rows[-1] + 1].any()
     if model == "classical":  # documented: NaN exactly above top_margin_px rows over the top beam
