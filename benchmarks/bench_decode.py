@@ -25,22 +25,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from depth_completion_ros.benchmark.machine import cpu_model
 from depth_completion_ros.compressed_image import compressed_to_rgb, encode_rgb
 from depth_completion_ros.decoding import image_to_rgb
 from depth_completion_ros.io.kitti_raw import open_sequence
 from depth_completion_ros.paths import SAMPLE_DIR
-
-
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo (Linux), else what :mod:`platform` knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def messages(rgb: np.ndarray) -> dict[str, Any]:

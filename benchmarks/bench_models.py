@@ -32,6 +32,7 @@ import time
 import cv2
 import numpy as np
 
+from depth_completion_ros.benchmark.machine import cpu_model
 from depth_completion_ros.evaluation.heldout import iter_drive, score_frame
 from depth_completion_ros.metrics.devkit import mean_metrics
 from depth_completion_ros.models import get_model
@@ -39,18 +40,6 @@ from depth_completion_ros.paths import SHARED_DATA_DIR
 
 DRIVES = {"seq16": "kitti_raw_2011_09_26_seq16", "0009": "kitti_raw_2011_09_26_drive_0009"}
 MODELS = ("classical", "ip_basic", "nearest")
-
-
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo (Linux), else what :mod:`platform` knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def time_predict(model, rgb: np.ndarray, sparse: np.ndarray, K: np.ndarray):
