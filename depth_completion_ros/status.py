@@ -30,6 +30,17 @@ class Mode(_Name):
     IDLE = "idle"
 
 
+class Tier(_Name):
+    """Which source served a frame's depth (the LiDAR-dropout policy, ``dropout/policy.py``):
+    its own scan, the most recent scan while it is young enough, the image alone; none = no
+    tier could serve it (skipped and counted)."""
+
+    COMPLETION = "completion"
+    STALE_SCAN = "stale_scan"
+    RGB_ONLY = "rgb_only"
+    NONE = "none"
+
+
 class Pairing(_Name):
     """Why the sync policy released an image: a cloud matched it, the LiDAR timed out (prediction
     mode), or no cloud within ``slop`` arrived in ``max_wait``."""
@@ -66,6 +77,8 @@ class DiagnosticKey(_Name):
     """Keys of the node's /diagnostics status (see docs/node.md)."""
 
     MODE = "mode"
+    TIER = "tier"
+    SCAN_AGE_S = "scan_age_s"
     MODEL = "model"
     DEVICE = "device"
     LIDAR_AGE_S = "lidar_age_s"
@@ -79,6 +92,7 @@ class DiagnosticKey(_Name):
     INPUT_ERRORS = "input_errors"
     LAST_ERROR = "last_error"
     MODEL_ERROR = "model_error"
+    DROPOUT_MODEL_ERROR = "dropout_model_error"
 
     def of(self, kind: InputKind) -> str:
         """The per-kind key ``input_errors.<kind>`` (only for :attr:`INPUT_ERRORS`)."""
