@@ -68,6 +68,7 @@ class InputKind(_Name):
     IMAGE = "image"
     POINTS = "points"
     CAMERA_INFO = "camera_info"
+    ODOMETRY = "odometry"
     STAMPS_BACKWARDS = "stamps_backwards"
     UNSERVED = "unserved"
     INTERNAL = "internal"

@@ -17,11 +17,14 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from depth_completion_ros import message_fields as fields
 from depth_completion_ros.arrays import Array, Float32Array, Float64Array
 from depth_completion_ros.checks import check_points, check_rigid_transform
+from depth_completion_ros.decoding import check_header
 from depth_completion_ros.errors import InputError
 
 
@@ -156,3 +159,22 @@ class PoseHistory:
         if then is None or now is None:
             return None
         return compensate(points, then, now)
+
+
+def odometry_pose(msg: Any) -> tuple[float, Pose]:
+    """(stamp in seconds, pose) of a ``nav_msgs/Odometry`` (duck-typed: rclpy or rosbags).
+
+    Raises:
+        InputError: a bad header, a pose field missing or not finite, a zero quaternion.
+    """
+    stamp, _ = check_header(msg, "Odometry")
+    pose = fields.get(fields.get(msg, "pose", "Odometry"), "pose", "Odometry.pose")
+    position = fields.get(pose, "position", "Odometry.pose.pose")
+    orientation = fields.get(pose, "orientation", "Odometry.pose.pose")
+    t = tuple(float(fields.get(position, k, "Odometry.pose.pose.position")) for k in "xyz")
+    q = tuple(float(fields.get(orientation, k, "Odometry.pose.pose.orientation"))
+              for k in "xyzw")
+    if not np.all(np.isfinite(t + q)):
+        raise InputError(f"Odometry.pose.pose: expected finite numbers, got {t} {q}")
+    quaternion_matrix(q)
+    return stamp, Pose((t[0], t[1], t[2]), (q[0], q[1], q[2], q[3]))

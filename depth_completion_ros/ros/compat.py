@@ -1,4 +1,5 @@
-"""The one seam for optional ROS 2 packages (cv_bridge, message_filters, sensor_msgs_py, tf2_ros).
+"""The one seam for optional ROS 2 packages (cv_bridge, message_filters, sensor_msgs_py, tf2_ros,
+nav_msgs).
 
 Nothing else in the package tries to import these; the node calls one function here for each job
 and this module dispatches to the ROS package when it is importable, else to the numpy code of
@@ -22,6 +23,8 @@ paths raise the same InputError for the same bad message: the layout is checked 
   two plain subscriptions, each image served with the latest valid camera_info.
 - ``tf2_ros``: when the ``lidar_to_camera`` parameter is unset, the node looks the LiDAR -> camera
   transform up at the image stamp (:func:`make_tf_lookup`). Without tf2 the parameter is required.
+- ``nav_msgs``: :func:`subscribe_odometry` (``odometry_topic``), poses that move a stale scan into
+  the current LiDAR pose during a LiDAR dropout. Without it: no motion compensation (warned).
 
 Offline evaluation decodes rosbags messages with the numpy functions directly (rosbags messages
 are not rclpy types, which sensor_msgs_py asserts).
@@ -53,6 +56,7 @@ tf2_ros = _optional("tf2_ros")
 cv_bridge = _optional("cv_bridge")
 message_filters = _optional("message_filters")
 sensor_msgs_py = _optional("sensor_msgs_py")
+nav_msgs = _optional("nav_msgs.msg")
 point_cloud2 = _optional("sensor_msgs_py.point_cloud2") if sensor_msgs_py else None
 #: history of the image / camera_info TimeSynchronizer (messages per topic)
 CAMERA_QUEUE = 5
@@ -63,7 +67,16 @@ def available() -> dict[str, bool]:
     """Which optional ROS packages are importable here, by name."""
     return {"tf2_ros": tf2_ros is not None, "cv_bridge": cv_bridge is not None,
             "message_filters": message_filters is not None,
-            "sensor_msgs_py": point_cloud2 is not None}
+            "sensor_msgs_py": point_cloud2 is not None, "nav_msgs": nav_msgs is not None}
+
+
+def subscribe_odometry(node: Any, topic: str, qos: Any, callback: Callable[[Any], None]) -> bool:
+    """Subscribe ``callback`` to nav_msgs/Odometry on ``topic``; False when nav_msgs is not
+    importable (the node then runs without motion compensation, and says so)."""
+    if nav_msgs is None:
+        return False
+    node.create_subscription(nav_msgs.Odometry, topic, callback, qos)
+    return True
 
 
 def quaternion_to_matrix(translation: tuple[float, float, float],

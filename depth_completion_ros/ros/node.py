@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.executors import ExternalShutdownException
@@ -29,6 +29,8 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from depth_completion_ros.bag.topics import COMPRESSED, compressed_topic
 from depth_completion_ros.checks import check_image
 from depth_completion_ros.decoding import check_header
+from depth_completion_ros.dropout.motion import PoseHistory, odometry_pose
+from depth_completion_ros.dropout.serve import Scan, ScanMemory, ServedFrame, serve_frame
 from depth_completion_ros.errors import ConfigError, DepthCompletionError, InputError, ModelError
 from depth_completion_ros.models.registry import list_models
 from depth_completion_ros.pipeline import DepthPipeline
@@ -36,6 +38,7 @@ from depth_completion_ros.ros import compat
 from depth_completion_ros.ros.diagnostics import to_diagnostic_array
 from depth_completion_ros.ros.outputs import OutputPublishers
 from depth_completion_ros.ros.params import (
+    MATRIX_PARAMETERS,
     PARAMETERS,
     NodeSettings,
     check_parameters,
@@ -47,7 +50,7 @@ from depth_completion_ros.runtime.inputs import BadInputReport, CameraCache
 from depth_completion_ros.runtime.memory import Allocator, OversizeRelease
 from depth_completion_ros.runtime.model_slot import ModelKey, ModelSet, ModelSlot
 from depth_completion_ros.runtime.stats import NodeStats
-from depth_completion_ros.status import InputKind
+from depth_completion_ros.status import InputKind, Tier
 from depth_completion_ros.sync.policy import ImageDrivenSync, SyncConfig, SyncedFrame
 from depth_completion_ros.sync.worker import LatestWorker
 
@@ -134,6 +137,20 @@ def device_in_use(models: Any, settings: NodeSettings) -> str:
     return actual if actual == settings.device else f"{actual} (requested {settings.device})"
 
 
+def source_message(served: ServedFrame, header: Any) -> DiagnosticArray:
+    """``depth/source`` of one frame (stamped like its depth): tier, age of the scan in use
+    (seconds, empty without one), model, and whether a stale scan was motion-compensated."""
+    age = served.choice.scan_age
+    status = DiagnosticStatus(name="depth source", message=str(served.choice.tier), values=[
+        KeyValue(key="tier", value=str(served.choice.tier)),
+        KeyValue(key="scan_age_s", value="" if age is None else f"{age:.3f}"),
+        KeyValue(key="model", value=served.result.model_name),
+        KeyValue(key="motion_compensated", value=str(served.motion_compensated).lower())])
+    array = DiagnosticArray(status=[status])
+    array.header = header
+    return array
+
+
 class DepthCompletionNode(Node):
     """The node; see the module docstring. Raises ConfigError on invalid start-up parameters."""
 
@@ -144,7 +161,7 @@ class DepthCompletionNode(Node):
             value = defaults[name]
             try:  # an override of the wrong type or outside the declared range
                 self.declare_parameter(name, Parameter.Type.DOUBLE_ARRAY
-                                       if name == "lidar_to_camera" else value, descriptor(name))
+                                       if name in MATRIX_PARAMETERS else value, descriptor(name))
             except ParameterException as err:
                 raise ConfigError(f"node parameters: {name}: {err}") from err
         self.settings = self._read_settings()
@@ -162,6 +179,10 @@ class DepthCompletionNode(Node):
                                      self.models.load_now(model_key(self.settings)))
         self.sync: ImageDrivenSync[Any, Any] = ImageDrivenSync(sync_config(self.settings),
                                                                self._now)
+        self.scans = ScanMemory()  # the most recent cloud, for the stale-scan tier
+        self.poses = PoseHistory(lidar_to_body=self.settings.base_transform()) \
+            if self.settings.odometry_topic else None
+        self._tier = ""  # of the last frame served, to log tier changes
         self._tf_lookup = compat.make_tf_lookup(self) if not self.settings.lidar_to_camera \
             else None
         self._setup_topics()
@@ -173,6 +194,7 @@ class DepthCompletionNode(Node):
         self.create_timer(1.0, self._release_memory)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
+        self._report_dropout_model(self.serving.models)
         self.get_logger().info(f"serving model {self.settings.model!r}; optional ROS packages: "
                                f"{compat.available()}; image/camera_info pairing: "
                                f"{self.camera_pairing}; images: {self.image_topic} "
@@ -188,6 +210,14 @@ class DepthCompletionNode(Node):
             self, image_type, CameraInfo, qos_in, self._on_image, self._on_camera_info,
             self._on_unpaired_image, self.image_topic)
         self.create_subscription(PointCloud2, "points", self._on_points, qos_in)
+        self.source_pub = self.create_publisher(DiagnosticArray, "depth/source",
+                                                make_qos(s.output_qos, s.qos_depth))
+        if s.odometry_topic and not compat.subscribe_odometry(
+                self, s.odometry_topic, qos_in, self._on_odometry):
+            self.poses = None
+            self.get_logger().warning(f"odometry_topic {s.odometry_topic!r}: nav_msgs is not "
+                                      "importable here; stale scans are used without motion "
+                                      "compensation")
 
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
@@ -240,10 +270,19 @@ class DepthCompletionNode(Node):
             if models is not None:
                 self.serving = build_serving(self.settings, models)
 
+    def _report_dropout_model(self, models: ModelSet) -> None:
+        """Log why the requested dropout model is not serving (the stale-scan tier serves
+        alone; /diagnostics reports it as ``dropout_model_error``)."""
+        if models.dropout_error:
+            self.get_logger().error(f"{models.dropout_error}; frames without LiDAR are served "
+                                    "from the stale scan only, then skipped and counted")
+
     def _on_model_loaded(self, key: ModelKey, err: Exception | None) -> None:
         if err is None:
             self._rebuild_serving()
             self.get_logger().info(f"model {key.model!r} loaded and serving")
+            if self.models.current is not None:
+                self._report_dropout_model(self.models.current)
         else:
             self.get_logger().error(f"loading model {key.model!r} failed, the previous model "
                                     f"keeps serving: {err}")
@@ -281,6 +320,14 @@ class DepthCompletionNode(Node):
         stamp, frame_id = check_header(msg, "PointCloud2")
         cloud = compat.decode_cloud(msg)
         self._offer("points", stamp, (cloud.xyz, frame_id))
+        self.scans.update(Scan(stamp, cloud.xyz, frame_id))  # after a reset clears the old one
+
+    @skipping(InputKind.ODOMETRY)
+    def _on_odometry(self, msg: Any) -> None:
+        """Keep the pose (motion compensation of stale scans)."""
+        stamp, pose = odometry_pose(msg)
+        if self.poses is not None:
+            self.poses.add(stamp, pose)
 
     @skipping(InputKind.INTERNAL)
     def _poll(self) -> None:
@@ -298,6 +345,7 @@ class DepthCompletionNode(Node):
             frames = add(stamp, payload)
             reset = self.sync.resets != resets
         if reset:
+            self.scans.clear()  # its stamps belong to the old run
             self._bad_input(InputKind.STAMPS_BACKWARDS, InputError(
                 f"{topic} stamps went backwards (bag loop?): cloud buffer reset"))
         for frame in frames:
@@ -312,36 +360,52 @@ class DepthCompletionNode(Node):
         except InputError as err:
             self._bad_input(InputKind.CAMERA_INFO, err)
             return
+        own = None if frame.cloud is None or frame.cloud_stamp is None else \
+            Scan(frame.cloud_stamp, *frame.cloud)
         try:
-            points, transform = self._points_and_transform(frame, msg, serving.settings)
-            result = serving.pipeline.process(rgb, camera, points, transform)
-        except ModelError as err:  # expected: no model serves this mode
+            served = serve_frame(
+                serving.pipeline, rgb, camera, frame.image_stamp, own_scan=own,
+                last_scan=self.scans.latest(), config=serving.settings.dropout, poses=self.poses,
+                transform_of=lambda scan: self._transform(scan, msg, serving.settings))
+        except ModelError as err:  # expected: no tier serves this frame
             self.stats.record_unserved(str(err))
             self._bad_input(InputKind.UNSERVED, err, expected=(ModelError,))
             return
         except DepthCompletionError as err:  # bad input, or no tf2 transform at this stamp
             self._bad_input(InputKind.IMAGE, err, expected=(DepthCompletionError,))
             return
+        result = served.result
         self.outputs.publish(result, msg.header, info, camera.intrinsics(
             rectified=serving.settings.pipeline.use_rectified), serving.settings)
+        self.source_pub.publish(source_message(served, msg.header))
         self.stats.record_frame(time.monotonic(), result.mode, result.model_name,
                                 1e3 * (time.monotonic() - arrival), result.points_in_view,
-                                result.density)
+                                result.density, served.choice.tier, served.choice.scan_age)
+        self._log_tier(served)
 
-    def _points_and_transform(self, frame: SyncedFrame[Any, Any], image: Image,
-                              settings: NodeSettings
-                              ) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Paired points (or None) and the frame's LiDAR -> camera transform: None = the
-        pipeline's own (the parameter), else looked up in tf2 at the image stamp."""
-        if frame.cloud is None or settings.lidar_to_camera:
-            return (None if frame.cloud is None else frame.cloud[0]), None
-        xyz, cloud_frame = frame.cloud
+    def _log_tier(self, served: ServedFrame) -> None:
+        """One log line per change of tier (worker thread only)."""
+        tier = str(served.choice.tier)
+        if tier != self._tier:
+            age = served.choice.scan_age
+            self.get_logger().info(
+                f"serving tier {self._tier or '-'} -> {tier}" +
+                (f" (scan {age:.2f} s old)" if age is not None and tier != Tier.COMPLETION
+                 else "") + (f", model {served.result.model_name!r}"))
+            self._tier = tier
+
+    def _transform(self, scan: Scan, image: Image, settings: NodeSettings) -> np.ndarray | None:
+        """The LiDAR -> camera transform of ``scan``: None = the pipeline's own (the
+        parameter), else looked up in tf2 at the image stamp."""
+        if settings.lidar_to_camera:
+            return None
+        cloud_frame = scan.frame_id
         if self._tf_lookup is None:
             raise InputError("lidar_to_camera is unset and tf2_ros is not importable")
         if not image.header.frame_id or not cloud_frame:
             raise InputError(f"frame ids {image.header.frame_id!r} (image), {cloud_frame!r} "
                              "(cloud): tf2 needs both to look the transform up")
-        return xyz, self._tf_lookup(image.header.frame_id, cloud_frame, image.header.stamp)
+        return self._tf_lookup(image.header.frame_id, cloud_frame, image.header.stamp)
 
     def _frame_failed(self, frame: SyncedFrame[Any, Any], err: BaseException) -> None:
         """An exception the worker's frame did not expect: skipped, counted as ``internal``."""
@@ -360,7 +424,8 @@ class DepthCompletionNode(Node):
         snap = self.stats.snapshot(time.monotonic(), device=device_in_use(current, self.settings),
                                    lidar_age_s=lidar_age, dropped=self.worker.dropped,
                                    model_error=self.models.last_error or "",
-                                   model=current.model.name if current else "")
+                                   model=current.model.name if current else "",
+                                   dropout_model_error=current.dropout_error if current else "")
         self.diagnostics_pub.publish(to_diagnostic_array(
             snap, f"{self.get_fully_qualified_name()}: depth completion", self.settings.device,
             self.get_clock().now().to_msg()))

@@ -22,9 +22,11 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from depth_completion_ros.checks import check_rigid_transform
 from depth_completion_ros.devices import Device, Engine, Precision
+from depth_completion_ros.dropout.policy import DropoutConfig
 from depth_completion_ros.errors import ConfigError, DepthCompletionError, InputError, ModelError
 from depth_completion_ros.models.model_config import resolve_model_config
 from depth_completion_ros.models.registry import get_entry
+from depth_completion_ros.runtime.model_slot import NO_DROPOUT_MODEL
 from depth_completion_ros.settings import PipelineSettings
 from depth_completion_ros.sync.policy import SyncConfig
 
@@ -34,6 +36,11 @@ TRANSPORT_CHOICES = ("raw", "compressed")
 #: flat parameter names of :class:`PipelineSettings` fields, and of its ``sync`` fields
 PIPELINE_FIELDS = ("use_rectified", "min_depth", "max_depth")
 SYNC_FIELDS = ("slop", "max_wait", "lidar_timeout")
+#: parameter name -> :class:`DropoutConfig` field
+DROPOUT_FIELDS = {"stale_scan_max_age": "stale_scan_max_age",
+                  "stale_confidence_time_constant": "confidence_time_constant"}
+#: parameters holding a 4x4 matrix (16 numbers, unset = empty)
+MATRIX_PARAMETERS = ("lidar_to_camera", "lidar_to_base")
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,8 @@ class NodeSettings:
     """All node parameters, typed (defaults live here and in PipelineSettings only).
 
     Depths in metres, times in seconds. ``pipeline`` holds the parameters ``use_rectified``,
-    ``min_depth``, ``max_depth``, ``slop``, ``max_wait`` and ``lidar_timeout``.
+    ``min_depth``, ``max_depth``, ``slop``, ``max_wait`` and ``lidar_timeout``; ``dropout``
+    holds ``stale_scan_max_age`` and ``stale_confidence_time_constant``.
     """
 
     model: str = "classical"
@@ -49,9 +57,12 @@ class NodeSettings:
     device: str = Device.AUTO.value
     precision: str = Precision.FP32.value
     engine: str = Engine.TORCH.value
-    dropout_model: str = ""
+    dropout_model: str = "san"
     model_config: str = ""
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    dropout: DropoutConfig = field(default_factory=DropoutConfig)
+    odometry_topic: str = ""
+    lidar_to_base: tuple[float, ...] = ()
     lidar_to_camera: tuple[float, ...] = ()
     publish_depth_mm: bool = False
     publish_sparse_depth: bool = True
@@ -70,29 +81,34 @@ class NodeSettings:
 
         Raises:
             ConfigError: an unknown parameter name.
-            InputError: an invalid depth range. ConfigError: invalid sync timing.
+            InputError: an invalid depth range. ConfigError: invalid sync or dropout timing.
         """
         unknown = sorted(set(values) - set(PARAMETERS))
         if unknown:
             raise ConfigError(f"node parameters: unknown {unknown}; valid: {sorted(PARAMETERS)}")
         given = {k: v for k, v in values.items() if v is not None}
-        if "lidar_to_camera" in given:
-            given["lidar_to_camera"] = tuple(float(x) for x in given["lidar_to_camera"])
+        for name in MATRIX_PARAMETERS:
+            if name in given:
+                given[name] = tuple(float(x) for x in given[name])
         default = PipelineSettings()
         sync = dataclasses.replace(default.sync, **{k: given.pop(k) for k in SYNC_FIELDS
                                                     if k in given})
         pipeline = dataclasses.replace(default, sync=sync, **{
             k: given.pop(k) for k in PIPELINE_FIELDS if k in given})
-        return dataclasses.replace(cls(), pipeline=pipeline, **given)
+        dropout = DropoutConfig(**{f: given.pop(k) for k, f in DROPOUT_FIELDS.items()
+                                   if k in given})
+        return dataclasses.replace(cls(), pipeline=pipeline, dropout=dropout, **given)
 
     def to_parameters(self) -> dict[str, Any]:
         """Flat parameter name -> value of every parameter (the inverse of
         :meth:`from_mapping`), e.g. to start a node with these settings."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                  if f.name != "pipeline"}
+                  if f.name not in ("pipeline", "dropout")}
         values.update({k: getattr(self.pipeline, k) for k in PIPELINE_FIELDS})
         values.update({k: getattr(self.pipeline.sync, k) for k in SYNC_FIELDS})
-        values["lidar_to_camera"] = list(self.lidar_to_camera)
+        values.update({k: getattr(self.dropout, f) for k, f in DROPOUT_FIELDS.items()})
+        for name in MATRIX_PARAMETERS:
+            values[name] = list(getattr(self, name))
         return values
 
     @property
@@ -105,6 +121,13 @@ class NodeSettings:
         if not self.lidar_to_camera:
             return None
         return check_rigid_transform(self.lidar_to_camera)
+
+    def base_transform(self) -> np.ndarray | None:
+        """``lidar_to_base`` as (4, 4) float64, or None when unset (the odometry tracks the
+        LiDAR itself)."""
+        if not self.lidar_to_base:
+            return None
+        return check_rigid_transform(self.lidar_to_base, "lidar_to_base")
 
 
 #: name -> (description, (min, max) for numbers or the allowed strings, read-only at run time)
@@ -119,9 +142,21 @@ PARAMETERS: dict[str, tuple[str, tuple[Any, ...] | None, bool]] = {
     "engine": ("what runs a learned model's network: torch (eager PyTorch) or onnxruntime (its "
                "ONNX export, on the CPU; needs the onnxruntime package); learning-free models "
                "ignore it; changing it reloads the model", Engine.choices(), False),
-    "dropout_model": ("RGB-only model for LiDAR dropout when the active model needs LiDAR; "
-                      "empty = none (frames without LiDAR are then skipped and counted)", None,
-                      False),
+    "dropout_model": ("model that runs without LiDAR (RGB-only) serving frames once the latest "
+                      "scan is older than stale_scan_max_age (or none was received), when the "
+                      "active model needs LiDAR; '' or 'none' = no RGB-only tier; one that "
+                      "cannot be loaded (not registered, no weights) is reported in "
+                      "diagnostics and the stale-scan tier serves alone", None, False),
+    "stale_scan_max_age": ("seconds; a frame without its own cloud is completed from the most "
+                           "recent scan while its stamp is at most this far from the image's "
+                           "(0 = off), then RGB-only", (0.0, 60.0), False),
+    "stale_confidence_time_constant": ("seconds; a stale scan's confidence is multiplied by "
+                                       "exp(-age / this)", (0.01, 1000.0), False),
+    "odometry_topic": ("nav_msgs/Odometry topic whose poses move a stale scan into the current "
+                       "LiDAR pose; empty = no motion compensation", None, True),
+    "lidar_to_base": ("16 numbers, row-major 4x4, LiDAR frame -> the odometry's child frame "
+                      "(e.g. base_link); unset = the odometry tracks the LiDAR itself", None,
+                      True),
     "model_config": ("model preset file (YAML: model, config) setting the active model's config "
                      "fields; empty = the model's defaults; reloads the model", None, False),
     "min_depth": ("metres; nearer LiDAR points and outputs are dropped / NaN", (0.0, 10.0), False),
@@ -187,14 +222,17 @@ def check_settings(settings: NodeSettings, known_models: list[str], *,
     reason = _check_ranges(settings.to_parameters())
     if reason:
         return reason
-    for name in ("model", "dropout_model"):
-        value = getattr(settings, name)
-        if (value or name == "model") and value not in known_models:
-            return f"{name}: unknown model {value!r}; registered models: {', '.join(known_models)}"
+    if settings.model not in known_models:
+        return (f"model: unknown model {settings.model!r}; registered models: "
+                f"{', '.join(known_models)}")
     reason = _check_dropout_model(settings.dropout_model, known_models) or \
         _check_files(settings)
     if reason:
         return reason
+    try:
+        settings.base_transform()
+    except InputError as err:
+        return str(err)
     if settings.color_min_depth >= settings.color_max_depth:
         return (f"color_min_depth {settings.color_min_depth} must be below color_max_depth "
                 f"{settings.color_max_depth}")
@@ -209,12 +247,16 @@ def check_settings(settings: NodeSettings, known_models: list[str], *,
 
 
 def _check_dropout_model(name: str, known_models: list[str]) -> str | None:
-    """Why ``name`` cannot serve frames without LiDAR (its spec requires sparse depth), or None."""
-    if not name:
+    """Why ``name`` cannot serve frames without LiDAR (its spec requires sparse depth), or None.
+
+    A name that is not registered is accepted: its load fails, is reported in diagnostics and
+    the stale-scan tier serves alone (the default ``san`` before its module is registered).
+    """
+    if name in NO_DROPOUT_MODEL:
         return None
     try:
         spec = get_entry(name).spec
-    except ModelError:  # a name the caller knows but this registry does not: nothing to read
+    except ModelError:  # not registered (yet): the load reports it
         return None
     if spec.runs_without_lidar:
         return None

@@ -38,23 +38,47 @@ class ModelKey:
 
 @dataclass(frozen=True)
 class ModelSet:
-    """The active model and the optional model serving frames without LiDAR."""
+    """The active model and the optional model serving frames without LiDAR.
+
+    ``dropout_error`` says why the requested dropout model is not serving (not registered,
+    weights missing, needs LiDAR): the active model serves anyway, without the RGB-only tier.
+    """
 
     key: ModelKey
     model: DepthModel
     dropout_model: DepthModel | None
+    dropout_error: str = ""
+
+
+#: dropout_model values that turn the RGB-only tier off
+NO_DROPOUT_MODEL = ("", "none")
 
 
 def load_models(key: ModelKey) -> ModelSet:
     """Build the models of ``key`` through the registry, run by its engine (raises ModelError /
-    CheckpointError)."""
+    CheckpointError for the active model; a dropout model that cannot load is reported in
+    :attr:`ModelSet.dropout_error` instead)."""
     config = resolve_model_config(key.model, key.model_config, {}) if key.model_config else None
     model = with_engine(get_model(key.model, config, checkpoint=key.checkpoint or None,
                                   device=key.device, precision=key.precision), key.engine)
-    dropout = with_engine(get_model(key.dropout_model, device=key.device,
-                                    precision=key.precision), key.engine) \
-        if key.dropout_model else None
-    return ModelSet(key, model, dropout)
+    dropout, error = load_dropout_model(key)
+    return ModelSet(key, model, dropout, error)
+
+
+def load_dropout_model(key: ModelKey) -> tuple[DepthModel | None, str]:
+    """The dropout model of ``key`` and "", or None and why it cannot serve ("" when none is
+    requested). Never raises: the active model must serve whatever becomes of this one."""
+    if key.dropout_model in NO_DROPOUT_MODEL:
+        return None, ""
+    try:
+        model = with_engine(get_model(key.dropout_model, device=key.device,
+                                      precision=key.precision), key.engine)
+    except Exception as err:  # unknown name, missing weights, a broken file: report, go on
+        return None, f"dropout_model {key.dropout_model!r} not loaded: {err}"
+    if not model.spec.runs_without_lidar:
+        return None, (f"dropout_model {key.dropout_model!r} not used: it cannot run without "
+                      "LiDAR")
+    return model, ""
 
 
 class ModelSlot:

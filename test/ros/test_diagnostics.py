@@ -48,6 +48,27 @@ def test_diagnostic_array_carries_the_fields():
     assert [k for k, _ in snapshot_fields(snap)][:3] == ["mode", "model", "device"]
 
 
+def test_tier_scan_age_and_per_tier_counts():
+    stats = NodeStats(idle_after=2.0)
+    stats.record_frame(1.0, "completion", "classical", 10.0, 100, 0.01, "completion", 0.01)
+    stats.record_frame(1.1, "completion", "classical", 10.0, 100, 0.01, "stale_scan", 0.1)
+    stats.record_frame(1.2, "completion", "classical", 10.0, 100, 0.01, "stale_scan", 0.2)
+    snap = stats.snapshot(1.3, device="cpu", lidar_age_s=0.3, dropped=0)
+    values = dict(snapshot_fields(snap))
+    assert (values["tier"], values["scan_age_s"]) == ("stale_scan", "0.200")
+    assert (values["frames_served.completion"], values["frames_served.stale_scan"],
+            values["frames_served.rgb_only"]) == ("1", "2", "0")
+    assert snap.level() == WARN  # a stale scan serves: warn, although the mode is completion
+    stats.record_frame(1.4, "prediction", "san", 10.0, 0, 0.0, "rgb_only", None)
+    values = dict(snapshot_fields(stats.snapshot(1.5, device="cpu", lidar_age_s=0.5, dropped=0,
+                                                 dropout_model_error="")))
+    assert (values["tier"], values["scan_age_s"]) == ("rgb_only", "nan")
+    failed = stats.snapshot(9.0, device="cpu", lidar_age_s=9.0, dropped=0,
+                            dropout_model_error="dropout_model 'san' not loaded: unknown")
+    assert dict(snapshot_fields(failed))["dropout_model_error"].startswith("dropout_model 'san'")
+    assert dict(snapshot_fields(failed))["tier"] == "idle"
+
+
 def test_device_reported_is_the_one_in_use_with_the_request():
     from types import SimpleNamespace
 

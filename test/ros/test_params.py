@@ -6,6 +6,7 @@ import pytest
 
 from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.ros.params import (
+    MATRIX_PARAMETERS,
     PARAMETERS,
     NodeSettings,
     check_parameters,
@@ -31,7 +32,12 @@ def test_from_mapping_rejects_unknown_keys_and_reads_the_transform():
 
 @pytest.mark.parametrize("change, reason", [
     ({"model": "foo"}, "model: unknown model 'foo'; registered models: classical, nearest"),
-    ({"dropout_model": "bar"}, "dropout_model: unknown model 'bar'"),
+    ({"stale_scan_max_age": 61.0}, "stale_scan_max_age: 61.0 is outside [0.0, 60.0]"),
+    ({"stale_scan_max_age": -1.0}, "stale_scan_max_age: expected a finite value >= 0 s"),
+    ({"stale_confidence_time_constant": 0.0},
+     "stale_confidence_time_constant: expected a finite value > 0 s, got 0.0"),
+    ({"lidar_to_base": (1.0, 2.0)},
+     "lidar_to_base: expected 16 numbers (a 4x4 rigid transform), got shape (2,)"),
     ({"device": "tpu"}, "device: 'tpu' is not one of"),
     ({"engine": "tensorrt"}, "engine: 'tensorrt' is not one of ['torch', 'onnxruntime']"),
     ({"slop": 2.0}, "slop: 2.0 is outside [0.0, 1.0]"),
@@ -57,6 +63,25 @@ def test_invalid_settings_give_a_reason(change, reason):
     assert got is not None and got.startswith(reason), got
 
 
+@pytest.mark.parametrize("name", ["san", "bar", "none", ""])
+def test_a_dropout_model_not_registered_is_accepted(name):
+    """Its load fails later, is reported in diagnostics, and the stale-scan tier serves alone:
+    the default ``san`` must not stop a node where it is not registered (yet)."""
+    values = {**NodeSettings().to_parameters(), "dropout_model": name,
+              "lidar_to_camera": list(np.eye(4).reshape(-1))}
+    assert check_parameters(values, MODELS) is None
+
+
+def test_dropout_settings_read_and_write_back():
+    s = NodeSettings.from_mapping({"stale_scan_max_age": 0.7,
+                                   "stale_confidence_time_constant": 1.5,
+                                   "lidar_to_base": list(np.eye(4).reshape(-1))})
+    assert (s.dropout.stale_scan_max_age, s.dropout.confidence_time_constant) == (0.7, 1.5)
+    np.testing.assert_array_equal(s.base_transform(), np.eye(4))
+    assert NodeSettings.from_mapping(s.to_parameters()) == s
+    assert NodeSettings().dropout_model == "san" and NodeSettings().base_transform() is None
+
+
 def test_valid_settings_pass(tmp_path):
     weights = tmp_path / "w.pt"
     weights.write_bytes(b"x")
@@ -78,7 +103,7 @@ def test_the_parameter_table_of_docs_node_md_matches_the_declarations():
     assert sorted(rows) == sorted(PARAMETERS)
     defaults = NodeSettings().to_parameters()
     for name, (_, default, _, description) in rows.items():
-        expected = "unset" if name == "lidar_to_camera" else f"`{defaults[name]!r}`"
+        expected = "unset" if name in MATRIX_PARAMETERS else f"`{defaults[name]!r}`"
         assert default == expected, name
         assert description.startswith(PARAMETERS[name][0]), name
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from depth_completion_ros.errors import ModelError
-from depth_completion_ros.runtime.model_slot import ModelKey, ModelSet, ModelSlot
+from depth_completion_ros.runtime.model_slot import ModelKey, ModelSet, ModelSlot, load_models
 
 
 def _loader(key: ModelKey) -> ModelSet:
@@ -77,3 +79,13 @@ def test_a_load_finishing_after_a_newer_request_is_discarded():
     assert slot.wait_idle(5)
     assert slot.current.model.name == "c"
     slot.close()
+
+
+@pytest.mark.parametrize("dropout, error", [
+    ("no_such_model", "dropout_model 'no_such_model' not loaded: "),
+    ("nearest", "dropout_model 'nearest' not used: it cannot run without LiDAR"),
+    ("none", ""), ("", "")])
+def test_a_dropout_model_that_cannot_serve_leaves_the_active_model_serving(dropout, error):
+    models = load_models(ModelKey("classical", device="cpu", dropout_model=dropout))
+    assert models.model.name == "classical" and models.dropout_model is None
+    assert models.dropout_error.startswith(error) and bool(models.dropout_error) == bool(error)
