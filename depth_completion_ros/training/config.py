@@ -171,6 +171,10 @@ def _check_model(config: TrainConfig, source: str) -> None:
                           f"{sorted(entry.network.variants)}, got {config.model.variant!r}")
     if not config.data.train:
         raise ConfigError(f"{source}: data.train lists no source")
+    if not entry.spec.runs_without_lidar and (0 in config.data.lines
+                                              or 0 in config.validation.lines):
+        raise ConfigError(f"{source}: lines 0 (no LiDAR input) need a model that runs without "
+                          f"LiDAR; {entry.name!r} requires sparse depth")
     config.model_config()
 
 

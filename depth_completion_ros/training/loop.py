@@ -36,7 +36,7 @@ from depth_completion_ros.training.data import TrainingSet, collate, draw_batch,
 from depth_completion_ros.training.distributed import SINGLE, DistEnv, ShardSampler
 from depth_completion_ros.training.export import export_checkpoint
 from depth_completion_ros.training.logs import NullLog, TrainingLog
-from depth_completion_ros.training.losses import LossFn, make_loss
+from depth_completion_ros.training.losses import LossFn, make_loss, uncertainty_loss
 from depth_completion_ros.training.precision import MixedPrecision, mixed_precision
 from depth_completion_ros.training.schedule import make_scheduler
 from depth_completion_ros.training.state import (
@@ -239,9 +239,13 @@ class Trainer:
             inputs, target = network_batch(self.preprocessor, batch, self.device)
             with distributed.no_sync(self.forward_module, skip=i < accumulate - 1):
                 with precision.autocast():
-                    depth = self.forward_module(**inputs)[:, :1]
-                    depth = depth * self.network.input_spec.depth_scale
-                    loss = self.loss_fn(depth.float(), target) / accumulate
+                    output = self.forward_module(**inputs)
+                    depth = output[:, :1] * self.network.input_spec.depth_scale
+                    loss = self.loss_fn(depth.float(), target)
+                    if config.loss.uncertainty_weight:
+                        loss = loss + config.loss.uncertainty_weight * uncertainty_loss(
+                            depth.float(), output, target, config.loss.max_depth)
+                    loss = loss / accumulate
                 precision.backward(loss)
             total += float(loss.detach())
         grad_norm = precision.step(state.optimiser, state.module, config.optim.grad_clip)

@@ -19,10 +19,13 @@ SCHEDULE_KINDS = ("constant", "cosine", "step")
 
 
 def check_lines(lines: tuple[int, ...], where: str) -> None:
-    """Raise ConfigError unless ``lines`` are held-out-beam line counts (32, 16, 8, 4)."""
-    allowed = [n for n in SWEEP_LINES if n not in (TOTAL_LINES, 0)]
+    """Raise ConfigError unless ``lines`` are held-out-beam line counts (32, 16, 8, 4, or 0 =
+    no LiDAR input, every ring the target: prediction samples of a model that runs without
+    LiDAR, checked against the model by the config)."""
+    allowed = [n for n in SWEEP_LINES if n != TOTAL_LINES]
     if not lines or any(n not in allowed for n in lines):
-        raise ConfigError(f"{where}: each one of {allowed}, at least one, got {list(lines)}")
+        raise ConfigError(f"{where}: each one of {allowed} (0 = no LiDAR, RGB-only "
+                          f"prediction), at least one, got {list(lines)}")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class DataSection:
         train: dataset folders (:class:`SourceConfig`).
         lines: input line counts drawn uniformly per sample (held-out rings = the others'
             halfway rings, :mod:`~depth_completion_ros.geometry.beams`); self-supervised only.
+            0: no LiDAR input and every ring the target (a prediction sample, for models
+            that run without LiDAR: SAN's prediction and completion batches mixed).
         patch_height, patch_width: random crop (pixels) inside the scored KITTI crop;
             0 = the whole crop.
         skip_top_rows: rows at the top of the scored crop no patch starts in (KITTI's LiDAR
@@ -129,17 +134,24 @@ class ValidationSection:
 @dataclass(frozen=True)
 class LossSection:
     """Loss on the target pixels: ``l1``, ``l2``, ``l1_l2`` or ``silog`` (λ = ``silog_lambda``);
-    depths clamped to [0, ``max_depth``] metres."""
+    depths clamped to [0, ``max_depth``] metres. ``uncertainty_weight`` > 0 adds that weight
+    times the Laplace likelihood of the relative error (the depth detached) on the network's
+    confidence channel, for networks with an uncertainty head (SAN;
+    :func:`~depth_completion_ros.networks.losses.laplace.laplace_nll`)."""
 
     kind: str = "l1_l2"
     max_depth: float = 90.0
     silog_lambda: float = 0.85
+    uncertainty_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in LOSS_KINDS:
             raise ConfigError(f"loss.kind must be one of {list(LOSS_KINDS)}, got {self.kind!r}")
         if not self.max_depth > 0 or not 0.0 <= self.silog_lambda <= 1.0:
             raise ConfigError("loss.max_depth must be > 0 and silog_lambda in [0, 1]")
+        if not self.uncertainty_weight >= 0:
+            raise ConfigError(f"loss.uncertainty_weight must be >= 0, got "
+                              f"{self.uncertainty_weight}")
 
 
 @dataclass(frozen=True)

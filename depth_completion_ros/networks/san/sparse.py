@@ -118,7 +118,7 @@ class _Relu(nn.Module):
 class SparseSequential(nn.ModuleList):
     """Sparse layers applied in order to (features, mask); indices are parameter names."""
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         for layer in self:
             x = layer(x, mask)
         return x

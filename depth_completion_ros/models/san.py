@@ -1,0 +1,115 @@
+"""SAN [``san``] in the registry: one network for RGB-only prediction and RGB + LiDAR
+completion (Guizilini, Ambrus, Burgard, Gaidon, CVPR 2021; model card in models/README.md).
+
+The spec requires an RGB image and takes sparse depth when given: with it the network completes
+(the sparse auxiliary encoder's features added into its skips), without it (a LiDAR dropout, a
+camera-only rig) the same weights predict from the image alone. Two RGB networks
+(``backbone``):
+
+- ``resnet`` (:class:`~depth_completion_ros.networks.san.resnet.SANResNet`): the small CPU
+  variant of this package, with an uncertainty head for the confidence;
+- ``packnet01`` (:mod:`~depth_completion_ros.networks.san.packnet`): the paper's PackNet, the
+  network of the authors' released checkpoint.
+
+Input: the bottom-centre 1216x352 KITTI crop, RGB in [0, 1] without mean / std (the authors'
+convention), depth in metres, padded to a multiple of 32 (both networks downsample five times).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from depth_completion_ros.devices import Device, Precision
+from depth_completion_ros.errors import ConfigError
+from depth_completion_ros.geometry.crop import KITTI_CROP
+from depth_completion_ros.models.base import DepthModel, ModelInput, ModelSpec
+from depth_completion_ros.models.registry import LearnedNetwork, register_model
+from depth_completion_ros.models.weights import InputSpec
+
+SPEC = ModelSpec(
+    "san", required=(ModelInput.RGB,), optional=(ModelInput.SPARSE_DEPTH,),
+    description="SAN sparse auxiliary networks: RGB-only prediction, or completion when LiDAR "
+                "is given, same weights (learned; confidence from an uncertainty head)",
+    paper="Guizilini, Ambrus, Burgard, Gaidon: Sparse Auxiliary Networks for Unified Monocular "
+          "Depth Prediction and Completion, CVPR 2021")
+
+#: bottom-centre 1216x352 crop, RGB / 255 with no mean / std, metres, stride 32
+INPUT_SPEC = InputSpec(crop=KITTI_CROP, stride=32, rgb_mean=(0.0, 0.0, 0.0),
+                       rgb_std=(1.0, 1.0, 1.0), depth_scale=1.0)
+
+WHERE_WEIGHTS_COME_FROM = (
+    "model 'san' has no weights for this config: train them with 'depth-completion train' "
+    "(config/train/san_small_selfsup.yaml: self-supervised on your own recording's LiDAR, no "
+    "ground truth needed) or pass the authors' released PackNetSAN01 checkpoint, with "
+    "--checkpoint FILE (node: the 'checkpoint' parameter)")
+
+#: RGB networks SAN stands on
+BACKBONES = ("resnet", "packnet01")
+
+#: config fields that change the weights' shapes
+ARCHITECTURE = ("backbone", "width", "ray_inputs")
+
+
+@dataclass(frozen=True)
+class SANConfig:
+    """Config of SAN.
+
+    Attributes:
+        backbone: ``resnet`` (small, CPU-trainable) or ``packnet01`` (the paper's / authors').
+        width: channels at full resolution of the ``resnet`` backbone (>= 4).
+        ray_inputs: the ``resnet`` backbone also sees each pixel's normalised ray (from K).
+        dropout: dropout on PackNet's residual shortcuts (training only; the authors' config).
+
+    Raises:
+        ConfigError: a value out of range (naming the field).
+    """
+
+    backbone: str = "resnet"
+    width: int = 16
+    ray_inputs: bool = True
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.backbone not in BACKBONES:
+            problems.append(f"backbone must be one of {list(BACKBONES)}, got {self.backbone!r}")
+        if self.width < 4:
+            problems.append(f"width must be >= 4, got {self.width}")
+        if not 0.0 <= self.dropout < 1.0:
+            problems.append(f"dropout must be in [0, 1), got {self.dropout}")
+        if problems:
+            raise ConfigError("san config: " + "; ".join(problems))
+
+
+def build_network(config: SANConfig):  # type: ignore[no-untyped-def]  # torch imported lazily
+    """The network of ``config`` (random weights)."""
+    if config.backbone == "packnet01":
+        from depth_completion_ros.networks.san.packnet import PackNetSAN01Net
+
+        return PackNetSAN01Net(dropout=config.dropout)
+    from depth_completion_ros.networks.san.resnet import SANResNet
+
+    return SANResNet(config.width, ray_inputs=config.ray_inputs)
+
+
+def factory(config: SANConfig, *, checkpoint: Path | None, device: Device | str = Device.AUTO,
+            precision: Precision | str = Precision.FP32) -> DepthModel:
+    """Registry factory: the network with its weights (format 2, strict), wrapped for inference.
+
+    Raises:
+        MissingWeightsError: no checkpoint (the message says where weights come from).
+        CheckpointError: unreadable / refused file, another model, input spec or architecture,
+            keys or shapes that differ.
+    """
+    from depth_completion_ros.engine.adapter import torch_model_factory
+
+    build = torch_model_factory(SPEC, build_network, INPUT_SPEC, architecture=ARCHITECTURE,
+                                missing_weights=WHERE_WEIGHTS_COME_FROM)
+    return build(config, checkpoint=checkpoint, device=device, precision=precision)
+
+
+NETWORK = LearnedNetwork(build_network, INPUT_SPEC,
+                         variants={"small": {"backbone": "resnet", "width": 16},
+                                   "full": {"backbone": "packnet01", "dropout": 0.5}})
+
+register_model(SPEC, factory=factory, config_cls=SANConfig, network=NETWORK)
