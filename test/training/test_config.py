@@ -63,6 +63,9 @@ def test_round_trip_through_plain_values():
     ({}, {"model.variant": "huge"}, "model.variant"),
     ({}, {"model.config.width": 30}, "multiple of 4"),
     ({"model": {"name": "classical"}}, None, "learned model"),
+    ({}, {"data.lines": [0, 16]}, "need a model that runs without LiDAR"),
+    ({}, {"validation.lines": [0]}, "need a model that runs without LiDAR"),
+    ({}, {"loss.uncertainty_weight": -1}, "uncertainty_weight"),
 ])
 def test_bad_config_raises_naming_it(sections, overrides, words):
     with pytest.raises(ConfigError) as err:
@@ -83,3 +86,10 @@ def test_shipped_config_reads(tmp_path: Path):
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="cannot read training config"):
         load_config(bad)
+
+
+def test_san_takes_prediction_samples_and_its_recipe_reads():
+    cfg = load_config(CONFIG_DIR / "train" / "san_small_selfsup.yaml", {"run.max_steps": 3})
+    assert cfg.model.name == "san" and 0 in cfg.data.lines and 0 in cfg.validation.lines
+    assert cfg.loss.uncertainty_weight > 0
+    assert cfg.model_config()["backbone"] == "resnet"

@@ -63,3 +63,24 @@ def test_make_loss_by_name(kind: str, expected: float):
 def test_make_loss_silog_uses_lambda():
     loss = make_loss(LossSection(kind="silog", silog_lambda=0.0))
     assert float(loss(PRED, TARGET)) == pytest.approx(float(masked_silog(PRED, TARGET, lam=0.0)))
+
+
+def test_uncertainty_loss_trains_the_confidence_towards_the_relative_error():
+    from depth_completion_ros.errors import ConfigError
+    from depth_completion_ros.training.losses import uncertainty_loss
+
+    target = torch.tensor([[[[10.0, 20.0, 0.0]]]])
+    depth = torch.tensor([[[[12.0, 21.0, 7.0]]]])      # relative errors 0.2, 0.05
+    logit = torch.zeros(1, 1, 1, 3, requires_grad=True)
+    optimiser = torch.optim.Adam([logit], lr=0.05)
+    for _ in range(600):
+        optimiser.zero_grad()
+        scale = torch.nn.functional.softplus(logit) + 1e-3
+        out = torch.cat((depth, torch.exp(-scale)), dim=1)
+        uncertainty_loss(depth, out, target, 90.0).backward()
+        optimiser.step()
+    learned = (torch.nn.functional.softplus(logit) + 1e-3).detach()[0, 0, 0]
+    assert float(learned[0]) == pytest.approx(0.2, rel=0.05)
+    assert float(learned[1]) == pytest.approx(0.05, rel=0.05)
+    with pytest.raises(ConfigError, match="confidence output"):
+        uncertainty_loss(depth, depth, target, 90.0)
