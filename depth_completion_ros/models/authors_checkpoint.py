@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,14 @@ from depth_completion_ros.models.checkpoint import FORMAT_MARKER
 SAFE_GLOBALS: tuple[type, ...] = (argparse.Namespace,)
 
 
-def load_weights_only(path: str | Path) -> Any:
+def load_weights_only(path: str | Path, *, extra_globals: Sequence[Any] = ()) -> Any:
     """The payload of a torch file, weights-only, on the CPU (memory-mapped where possible).
+
+    Args:
+        path: the file.
+        extra_globals: more entries for ``torch.serialization.safe_globals`` beside
+            :data:`SAFE_GLOBALS` (a class, or ``(class, "module.Name")`` to read a stored class
+            as a harmless stand-in), for one format's loader.
 
     Raises:
         CheckpointError: the file does not exist, is not a torch file, or holds Python objects
@@ -35,7 +42,7 @@ def load_weights_only(path: str | Path) -> Any:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
-    with torch.serialization.safe_globals(list(SAFE_GLOBALS)):
+    with torch.serialization.safe_globals([*SAFE_GLOBALS, *extra_globals]):
         try:
             return _load(path, mmap=True)
         except pickle.UnpicklingError as err:
