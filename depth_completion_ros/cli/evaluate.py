@@ -74,6 +74,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=1.0, help="online: replay rate factor")
     parser.add_argument("--warm-up", action="store_true",
                         help="online: replay the bag once before the scored pass (latency)")
+    parser.add_argument("--dropout-sweep", action="store_true",
+                        help="with --heldout-beams: score --model on the scan of each --ages "
+                             "earlier (stale-scan tier) against --dropout-model on the image "
+                             "alone (RGB-only), on the current frame's hidden beams; prints the "
+                             "age at which RGB-only wins (the node's stale_scan_max_age)")
+    parser.add_argument("--ages", type=float, nargs="+", metavar="S", default=None,
+                        help="--dropout-sweep: scan ages in seconds, ascending from 0 "
+                             "(default 0 0.1 0.3 0.5 1 2)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         ring_source=args.rings, dropout_model=args.dropout_model, checkpoint=args.checkpoint,
         device=args.device, rate=args.rate, warm_up=args.warm_up, model_config=config,
         precision=args.precision, engine=args.engine, raw=args.raw, crop=_crop(args.crop))
+    if args.dropout_sweep:
+        return _sweep(request, args.ages)
     online = None
     if args.online:
         from depth_completion_ros.ros.online_evaluation import evaluate_online
@@ -101,6 +111,19 @@ def run(args: argparse.Namespace) -> int:
     print(outcome.table)
     print(f"report: {display_path(outcome.report)}")
     print(f"json: {display_path(outcome.json_path)}  csv: {display_path(outcome.csv_path)}")
+    return 0
+
+
+def _sweep(request: object, ages: list[float] | None) -> int:
+    """``--dropout-sweep``: print the table and where it went."""
+    from depth_completion_ros.evaluation.dropout_sweep import DEFAULT_AGES, run_dropout_sweep
+    from depth_completion_ros.evaluation.report import display_path
+    from depth_completion_ros.evaluation.session import EvaluationRequest
+
+    assert isinstance(request, EvaluationRequest)
+    result, path = run_dropout_sweep(request, tuple(ages) if ages else DEFAULT_AGES)
+    print(result.table())
+    print(f"report: {display_path(path)}")
     return 0
 
 

@@ -45,7 +45,7 @@ class DropoutConfig:
     """
 
     stale_scan_max_age: float = 2.0
-    confidence_time_constant: float = 2.7
+    confidence_time_constant: float = 1.3
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.stale_scan_max_age < math.inf:

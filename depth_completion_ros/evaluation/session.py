@@ -116,28 +116,12 @@ def run_evaluation(request: EvaluationRequest,
     """
     if request.online and online is None:
         raise ConfigError("online evaluation needs the ROS layer's evaluator (rclpy)")
-    topics = BagTopics(resolve_image_topic(request.bag, request.image_topic),
-                       request.camera_info_topic, request.points_topic)
-    transform = resolve_lidar_to_camera(request.bag, topics, matrix=request.lidar_to_camera,
-                                        calib=request.calib, camera=request.camera)
-    heldout = request.gt_dir is None
-    lines = request.lines if request.lines is not None or not request.online else 32
-    gt = None if request.gt_dir is None else KittiGroundTruth.open(
-        request.gt_dir, request.bag, camera=request.camera, timestamps=request.gt_timestamps)
-    # the node's defaults (and its use_rectified), so offline == online
-    settings = PipelineSettings(use_rectified=not request.raw)
-    rings, rings_note = choose_ring_source(request.ring_source,
-                                           bag_frame_numbers(request.bag) is not None)
-    region = choose_region(_region_frames(request.bag, topics, settings), transform,
-                           heldout=heldout, rectified=settings.use_rectified, crop=request.crop)
-    setup = EvaluationSetup(request.bag, topics, sweep_lines(lines, heldout), gt, rings,
-                            request.save_predictions, settings, region)
+    setup, transform, rings_note = prepare_setup(request)
+    settings, region = setup.pipeline, setup.region
     if request.online and online is not None:
         rows, snapshots, extra = online(request, setup, transform)
     else:
-        pipeline = DepthPipeline(_model(request.model, request), transform, settings,
-                                 dropout_model=_dropout(request))
-        rows, snapshots = evaluate_offline(pipeline, setup)
+        rows, snapshots = evaluate_offline(build_pipeline(request, transform, settings), setup)
         extra = {}
     summaries = [summarise(rows, n) for n in setup.lines]
     bad = bad_messages(rows, setup.lines[0])
@@ -170,6 +154,29 @@ def run_evaluation(request: EvaluationRequest,
     return EvaluationOutcome(metrics_table(summaries), report, json_path, csv_path, document)
 
 
+def prepare_setup(request: EvaluationRequest
+                  ) -> tuple[EvaluationSetup, Float64Array, str]:
+    """The evaluation setup of ``request`` (topics, line counts, ground truth, rings, region),
+    the LiDAR -> camera transform, and how the rings are read (for the report)."""
+    topics = BagTopics(resolve_image_topic(request.bag, request.image_topic),
+                       request.camera_info_topic, request.points_topic)
+    transform = resolve_lidar_to_camera(request.bag, topics, matrix=request.lidar_to_camera,
+                                        calib=request.calib, camera=request.camera)
+    heldout = request.gt_dir is None
+    lines = request.lines if request.lines is not None or not request.online else 32
+    gt = None if request.gt_dir is None else KittiGroundTruth.open(
+        request.gt_dir, request.bag, camera=request.camera, timestamps=request.gt_timestamps)
+    # the node's defaults (and its use_rectified), so offline == online
+    settings = PipelineSettings(use_rectified=not request.raw)
+    rings, rings_note = choose_ring_source(request.ring_source,
+                                           bag_frame_numbers(request.bag) is not None)
+    region = choose_region(_region_frames(request.bag, topics, settings), transform,
+                           heldout=heldout, rectified=settings.use_rectified, crop=request.crop)
+    setup = EvaluationSetup(request.bag, topics, sweep_lines(lines, heldout), gt, rings,
+                            request.save_predictions, settings, region)
+    return setup, transform, rings_note
+
+
 #: use_rectified -> how the report names the projection path
 PROJECTIONS = {True: "rectified: camera_info P (the node's use_rectified: true)",
                False: "raw: camera_info K and D (--raw, the node's use_rectified: false)"}
@@ -190,6 +197,13 @@ def _report_meta(meta: dict[str, Any], region: ScoredRegion | None) -> dict[str,
     if region is not None:
         shown["scored_region"] = region.describe()
     return shown
+
+
+def build_pipeline(request: EvaluationRequest, transform: Float64Array,
+                   settings: PipelineSettings) -> DepthPipeline:
+    """The node's pipeline with the request's model and dropout model."""
+    return DepthPipeline(_model(request.model, request), transform, settings,
+                         dropout_model=_dropout(request))
 
 
 def _model(name: str, request: EvaluationRequest) -> DepthModel:
