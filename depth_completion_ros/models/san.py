@@ -94,7 +94,12 @@ def build_network(config: SANConfig):  # type: ignore[no-untyped-def]  # torch i
 
 def factory(config: SANConfig, *, checkpoint: Path | None, device: Device | str = Device.AUTO,
             precision: Precision | str = Precision.FP32) -> DepthModel:
-    """Registry factory: the network with its weights (format 2, strict), wrapped for inference.
+    """Registry factory: the network with its weights (strict), wrapped for inference.
+
+    A checkpoint in the authors' layout (their ``PackNetSAN01_HR_sup_K.ckpt``) builds their
+    network, ``packnet01``, whatever the config's backbone
+    (:mod:`~depth_completion_ros.models.san_loading`; noted in ``engine.notes``); any other file
+    must be this package's format 2.
 
     Raises:
         MissingWeightsError: no checkpoint (the message says where weights come from).
@@ -103,6 +108,12 @@ def factory(config: SANConfig, *, checkpoint: Path | None, device: Device | str 
     """
     from depth_completion_ros.engine.adapter import torch_model_factory
 
+    if checkpoint is not None:
+        from depth_completion_ros.models.san_loading import authors_model
+
+        authors = authors_model(checkpoint, device=device, precision=precision)
+        if authors is not None:
+            return authors
     build = torch_model_factory(SPEC, build_network, INPUT_SPEC, architecture=ARCHITECTURE,
                                 missing_weights=WHERE_WEIGHTS_COME_FROM)
     return build(config, checkpoint=checkpoint, device=device, precision=precision)

@@ -28,6 +28,7 @@ import pytest
 import torch
 
 from depth_completion_ros.errors import CheckpointError
+from depth_completion_ros.models.registry import get_model
 from depth_completion_ros.models.san_loading import (
     authors_model,
     authors_state_dict,
@@ -35,6 +36,7 @@ from depth_completion_ros.models.san_loading import (
     read_file,
 )
 from depth_completion_ros.networks.san.packnet import PackNetSAN01Net
+from depth_completion_ros.runtime.model_slot import ModelKey, load_models
 
 Shapes = dict[str, tuple[int, ...]]
 
@@ -228,8 +230,11 @@ def test_their_file_is_read_without_yacs_and_recognised(authors_file):
     assert len(state) == 348 and ignored == ["model.pose_net.conv1.weight"]
 
 
-def test_their_file_loads_strictly_and_predicts_in_both_modes(authors_file):
-    model = authors_model(authors_file, device="cpu")
+def test_model_san_with_their_file_predicts_in_both_modes(authors_file):
+    """``--model san --checkpoint FILE``: the registry builds their network whatever the
+    config's backbone (the default is the small ResNet)."""
+    model = get_model("san", checkpoint=authors_file, device="cpu")
+    assert isinstance(model.engine.module, PackNetSAN01Net)
     note = model.engine.notes[-1]
     assert "SAN authors' layout" in note and "348" in note and "model.pose_net" in note
     rgb, sparse, K = _frame()
@@ -243,6 +248,14 @@ def test_their_file_loads_strictly_and_predicts_in_both_modes(authors_file):
     assert np.abs(completed.depth - rgb_only.depth).max() > 1e-3
     assert np.abs(other.depth - completed.depth).max() > 1e-4
     assert 0.0 < completed.confidence.min() and completed.confidence.max() <= 1.0
+
+
+def test_the_node_loads_their_file_as_its_model(authors_file):
+    models = load_models(ModelKey("san", checkpoint=str(authors_file), device="cpu",
+                                  dropout_model="none"))
+    assert isinstance(models.model.engine.module, PackNetSAN01Net)
+    rgb, sparse, K = _frame()
+    assert np.isfinite(models.model.predict(rgb, sparse, K).depth).all()
 
 
 def test_the_loaded_values_are_theirs(authors_file):
