@@ -210,3 +210,21 @@ def test_dropout_from_the_start_is_rgb_only_and_dropout_model_hot_swaps(harness,
     assert last_source()[0] == "rgb_only"
     feed_until(lambda: last_source()[0] == "completion", cloud=True)
     assert h.node.stats.unserved == 0
+
+
+def test_odometry_poses_are_kept_and_bad_ones_counted(harness, msgs):
+    """odometry_topic: nav_msgs/Odometry poses fill the history that moves stale scans; a zero
+    quaternion is a bad odometry input, counted, not kept."""
+    pytest.importorskip("nav_msgs.msg")
+    from nav_msgs.msg import Odometry
+    from rclpy.qos import qos_profile_sensor_data
+    h = harness(odometry_topic="odom")
+    pub = h.io.create_publisher(Odometry, "odom", qos_profile_sensor_data)
+    assert h.wait_for(lambda: pub.get_subscription_count() > 0)
+    good = Odometry(header=msgs.header(5.0, "odom"), child_frame_id="velo")
+    good.pose.pose.position.x, good.pose.pose.orientation.w = 3.0, 1.0
+    bad = Odometry(header=msgs.header(5.1, "odom"))
+    bad.pose.pose.orientation.w = 0.0  # a zero quaternion (ROS defaults to w = 1)
+    assert h.wait_for(lambda: (pub.publish(good), len(h.node.poses) > 0)[1])
+    np.testing.assert_allclose(h.node.poses.pose_at(5.0)[:3, 3], [3.0, 0.0, 0.0])
+    assert h.wait_for(lambda: (pub.publish(bad), h.node.stats.errors["odometry"] > 0)[1])
