@@ -170,7 +170,8 @@ def node_parameters(request: Any, transform: np.ndarray, pipeline: PipelineSetti
         preset.write_text(yaml.safe_dump({"model": request.model,
                                           "config": dict(request.model_config)}))
         model_config = str(preset)
-    settings = NodeSettings(model=request.model, dropout_model=request.dropout_model or "",
+    # "none", not "": an empty string cannot be given as a -p value on the command line
+    settings = NodeSettings(model=request.model, dropout_model=request.dropout_model or "none",
                             checkpoint=str(request.checkpoint or ""), device=str(request.device),
                             precision=str(getattr(request, "precision", "fp32")),
                             engine=str(getattr(request, "engine", "torch")),
