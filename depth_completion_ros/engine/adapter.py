@@ -49,6 +49,7 @@ from depth_completion_ros.models.checkpoint import (
     check_architecture,
     read_checkpoint,
 )
+from depth_completion_ros.models.column_fill import fill_columns
 from depth_completion_ros.models.weights import InputSpec
 
 
@@ -114,27 +115,6 @@ class TorchModelAdapter(SpecModel):
             torch.from_numpy(_writable(sparse, np.float32)).to(device)[None, None]
         K_t = torch.from_numpy(np.array(K, np.float64)).to(device)[None]
         return rgb_t, sparse_t, K_t
-
-
-def fill_columns(depth: FloatArray, valid: BoolArray) -> Float32Array:
-    """(H, W) float32: each invalid pixel takes the nearest valid value of its column (above
-    first, else below); columns with none take the mean valid depth (0 when none at all).
-
-    Example:
-        >>> d = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, np.nan]], np.float32)
-        >>> fill_columns(d, np.isfinite(d)).tolist()
-        [[2.0, 1.0], [2.0, 1.0], [2.0, 1.0]]
-    """
-    height = depth.shape[0]
-    rows = np.arange(height)[:, None]
-    above = np.maximum.accumulate(np.where(valid, rows, -1), axis=0)
-    below = np.minimum.accumulate(np.where(valid, rows, height)[::-1], axis=0)[::-1]
-    source = np.where(above >= 0, above, below)
-    has = source < height
-    cols = np.broadcast_to(np.arange(depth.shape[1]), depth.shape)
-    fallback = float(depth[valid].mean()) if valid.any() else 0.0
-    picked = depth[np.minimum(source, height - 1), cols]
-    return np.where(valid, depth, np.where(has, picked, fallback)).astype(np.float32)
 
 
 class InitialDepth(NamedTuple):

@@ -6,6 +6,9 @@ scan (Hillis-Steele: ``ceil(log2(H))`` whole-array ``np.maximum`` calls on uint1
 than ``np.maximum.accumulate`` along axis 0), downwards for the pixel above and upwards for the
 pixel below; rows stay int16 throughout and the values are gathered with two ``cv2.remap`` calls
 on fixed-point (``CV_16SC2``) maps.
+
+:func:`fill_columns` is the plain nearest-in-column fill (no interpolation) that stands in where a
+model gives no depth (a refinement network's D0, the median-depth prior).
 """
 from __future__ import annotations
 
@@ -14,7 +17,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from depth_completion_ros.arrays import Array, BoolArray, Float32Array, IntArray, UInt16Array
+from depth_completion_ros.arrays import (
+    Array,
+    BoolArray,
+    Float32Array,
+    FloatArray,
+    IntArray,
+    UInt16Array,
+)
 from depth_completion_ros.models.workspace import Workspace
 
 #: largest image height the int16 row encoding supports
@@ -248,3 +258,24 @@ def on_plane(b: ColumnBrackets, jump: IntArray, above: Float32Array, below: Floa
     # (b - a) * (rc - ra) - (c - a) * (rb - ra), compared with tolerance * b * (rc - ra)
     cross = np.abs((below - above) * span_c - (np.take(b.below, third) - above) * span_b)
     return (span_c > span_b) & (cross <= np.float32(tolerance) * below * span_c)
+
+
+def fill_columns(depth: FloatArray, valid: BoolArray) -> Float32Array:
+    """(H, W) float32: each invalid pixel takes the nearest valid value of its column (above
+    first, else below); columns with none take the mean valid depth (0 when none at all).
+
+    Example:
+        >>> d = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, np.nan]], np.float32)
+        >>> fill_columns(d, np.isfinite(d)).tolist()
+        [[2.0, 1.0], [2.0, 1.0], [2.0, 1.0]]
+    """
+    height = depth.shape[0]
+    rows = np.arange(height)[:, None]
+    above = np.maximum.accumulate(np.where(valid, rows, -1), axis=0)
+    below = np.minimum.accumulate(np.where(valid, rows, height)[::-1], axis=0)[::-1]
+    source = np.where(above >= 0, above, below)
+    has = source < height
+    cols = np.broadcast_to(np.arange(depth.shape[1]), depth.shape)
+    fallback = float(depth[valid].mean()) if valid.any() else 0.0
+    picked = depth[np.minimum(source, height - 1), cols]
+    return np.where(valid, depth, np.where(has, picked, fallback)).astype(np.float32)
