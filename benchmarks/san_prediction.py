@@ -1,0 +1,178 @@
+"""SAN's RGB-only prediction against the per-pixel median-depth prior of its training frames,
+and its completion mode beside the classical model, on held-out frames. A measurement for the
+model card (issue 12's acceptance); nothing is trained here.
+
+- **Prior** (:func:`depth_completion_ros.evaluation.prior.median_depth_prior`): per pixel of the
+  1216x352 KITTI crop, the median depth over the training frames of ``--train-config`` (every
+  usable frame of its ``data.train``: all LiDAR beams projected, occlusion-filtered as the
+  evaluation's ground truth). ``--dense-prior`` also scores a stronger prior: the median of each
+  training frame's classical completion of all its beams.
+- **Prediction**: SAN on the image alone (no LiDAR), scored on every ring of the frame's scan
+  (the evaluation's 0-line split: all beams hidden, occlusion-filtered, KITTI crop). The prior
+  is scored on the same pixels.
+- **Completion**: SAN and ``classical`` on the frame's input rings at 32 / 16 / 8 / 4 lines,
+  scored on the held-out rings (the evaluation's split).
+- **Measured pixels**: at the input pixels of the 16-line split, the mean |depth - measurement|
+  of completion and of prediction (completion uses the LiDAR when it is closer there).
+- **Confidence**: per frame, MAE of SAN's more confident half of the scored pixels vs the rest.
+
+Run::
+
+    .venv/bin/python benchmarks/san_prediction.py CHECKPOINT \\
+        --train-config config/train/san_small_selfsup.yaml \\
+        --drive ../shared/data/kitti_raw_2011_09_26_seq16 --json scores.json
+
+Data: KITTI (Geiger et al., IJRR 2013), CC BY-NC-SA 3.0.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from depth_completion_ros.benchmark.machine import describe, machine_info
+from depth_completion_ros.evaluation.heldout import score_frame, split_frame
+from depth_completion_ros.evaluation.prior import median_depth_prior
+from depth_completion_ros.geometry.crop import KITTI_CROP, cut
+from depth_completion_ros.geometry.rings import estimate_rings
+from depth_completion_ros.io.kitti_raw import open_sequence
+from depth_completion_ros.metrics.devkit import frame_metrics, mean_metrics
+from depth_completion_ros.models import get_model
+from depth_completion_ros.models.checkpoint import read_checkpoint
+from depth_completion_ros.training.config import load_config
+from depth_completion_ros.training.data import TrainingSet, heldout_sample
+from depth_completion_ros.training.sources import ScanFrame
+
+
+def training_priors(config_path: Path, dense: bool) -> dict[str, np.ndarray]:
+    """The median-depth prior(s) of the config's training frames, on the KITTI crop."""
+    config = load_config(config_path)
+    dataset = TrainingSet(config.data.train, cache=False)
+    raw, completed = [], []
+    classical = get_model("classical")
+    for index in range(len(dataset)):
+        frame = dataset.frame(index)
+        if not isinstance(frame, ScanFrame):
+            continue
+        sample = heldout_sample(frame, 0)   # every ring the target, on the KITTI crop
+        raw.append(sample.target)
+        if dense:
+            completed.append(classical.predict(sample.rgb, sample.target, sample.K).depth)
+    priors = {"prior": median_depth_prior(raw)}
+    if dense:
+        priors["dense_prior"] = median_depth_prior(completed)
+    print(f"prior from {len(raw)} training frames of {config_path.name}: "
+          f"{dataset.describe()}", flush=True)
+    return priors
+
+
+def halves(confidence: np.ndarray, error: np.ndarray) -> tuple[float, float]:
+    """Mean error of the more confident half and of the rest (ties in pixel order)."""
+    order = np.argsort(-confidence, kind="stable")
+    half = max(1, len(order) // 2)
+    return float(error[order[:half]].mean()), float(error[order[half:]].mean())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--train-config", type=Path, required=True)
+    parser.add_argument("--drive", type=Path, required=True)
+    parser.add_argument("--lines", type=int, nargs="+", default=[32, 16, 8, 4])
+    parser.add_argument("--dense-prior", action="store_true")
+    parser.add_argument("--max-frames", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    priors = training_priors(args.train_config, args.dense_prior)
+    meta, _ = read_checkpoint(args.checkpoint)
+    san = get_model(meta.model, meta.config, checkpoint=args.checkpoint, device="cpu")
+    classical = get_model("classical")
+    sequence = open_sequence(args.drive)
+    count = len(sequence.image_paths)
+    frames = range(min(count, args.max_frames) if args.max_frames else count)
+    per: dict[str, list] = {}
+    ranking: dict[str, list[tuple[float, float]]] = {}
+    measured: dict[str, list[float]] = {"completion": [], "prediction": []}
+    seconds: list[float] = []
+    for index in frames:
+        frame = sequence.frame(index)
+        height, width = frame.image.shape[:2]
+        camera = frame.calibration.camera(2, width, height)
+        rings = estimate_rings(frame.points, cut="pi")
+        K, to_camera = camera.intrinsics(), frame.calibration.lidar_to_camera()
+        hidden = split_frame(frame.points, rings, to_camera, camera, 0)
+        tick = time.monotonic()
+        prediction = san.predict(frame.image, None, K)
+        seconds.append(time.monotonic() - tick)
+        per.setdefault("san_prediction", []).append(score_frame(prediction.depth, hidden))
+        scored = hidden.groundtruth > 0
+        err = np.abs(cut(prediction.depth, hidden.crop) - hidden.groundtruth)
+        ok = scored & np.isfinite(err)
+        ranking.setdefault("prediction", []).append(
+            halves(cut(prediction.confidence, hidden.crop)[ok], err[ok]))
+        box = KITTI_CROP.box(height, width, clamp=True)
+        assert box == hidden.crop, "the prior's crop and the scored crop differ"
+        for name, prior in priors.items():
+            per.setdefault(name, []).append(frame_metrics(prior, hidden.groundtruth))
+        for lines in args.lines:
+            split = split_frame(frame.points, rings, to_camera, camera, lines)
+            out = san.predict(frame.image, split.sparse, K)
+            per.setdefault(f"san_{lines}", []).append(score_frame(out.depth, split))
+            per.setdefault(f"classical_{lines}", []).append(
+                score_frame(classical.predict(frame.image, split.sparse, K).depth, split))
+            err = np.abs(cut(out.depth, split.crop) - split.groundtruth)
+            ok = (split.groundtruth > 0) & np.isfinite(err)
+            ranking.setdefault(f"completion_{lines}", []).append(
+                halves(cut(out.confidence, split.crop)[ok], err[ok]))
+            if lines == 16:
+                at = (split.sparse > 0) & np.isfinite(out.depth) \
+                    & np.isfinite(prediction.depth)
+                measured["completion"].append(float(np.abs(out.depth[at] - split.sparse[at])
+                                                    .mean()))
+                measured["prediction"].append(float(np.abs(prediction.depth[at]
+                                                           - split.sparse[at]).mean()))
+        print(f"frame {index}: prediction {seconds[-1]:.1f} s", flush=True)
+    table: dict[str, dict[str, float]] = {}
+    print(f"\n{args.drive.name}: {len(frames)} frames (never trained on); RMSE / MAE mm")
+    for name, scores in per.items():
+        mean = mean_metrics(scores)
+        assert mean is not None
+        table[name] = {"rmse_mm": mean.rmse_mm, "mae_mm": mean.mae_mm}
+    base = table["prior"]["rmse_mm"]
+    for name in ["prior", *(["dense_prior"] if "dense_prior" in table else []),
+                 "san_prediction"]:
+        row = table[name]
+        print(f"all beams   {name:<16} {row['rmse_mm']:8.1f} {row['mae_mm']:8.1f} "
+              f"({100 * (row['rmse_mm'] / base - 1):+.1f} % RMSE against the prior)")
+    for lines in args.lines:
+        for name in (f"classical_{lines}", f"san_{lines}"):
+            row = table[name]
+            print(f"{lines:>3} lines   {name:<16} {row['rmse_mm']:8.1f} {row['mae_mm']:8.1f}")
+    for key, pairs in ranking.items():
+        hi, lo = np.mean(pairs, axis=0)
+        wins = sum(h < low for h, low in pairs)
+        table[f"confidence_{key}"] = {"mae_mm_confident_half": 1000 * hi,
+                                      "mae_mm_other_half": 1000 * lo, "frames_ranked": wins}
+        print(f"confidence, {key}: MAE {1000 * hi:.0f} mm on the more confident half vs "
+              f"{1000 * lo:.0f} mm on the rest ({wins}/{len(pairs)} frames)")
+    closer = {k: 1000 * float(np.mean(v)) for k, v in measured.items()}
+    table["measured_pixels_16"] = closer
+    print(f"at the 16-line input pixels: |depth - measurement| {closer['completion']:.0f} mm "
+          f"in completion vs {closer['prediction']:.0f} mm in prediction")
+    machine = describe(machine_info())
+    print(f"san prediction: {np.median(seconds):.1f} s per frame (median), {machine}")
+    if args.json:
+        args.json.write_text(json.dumps({"drive": args.drive.name, "frames": len(frames),
+                                         "checkpoint": args.checkpoint.name,
+                                         "train_config": args.train_config.name,
+                                         "machine": machine, "scores": table}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
