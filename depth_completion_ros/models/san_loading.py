@@ -85,7 +85,8 @@ def authors_state_dict(payload: Any) -> tuple[dict[str, torch.Tensor], list[str]
     bad = [k for k in keys if not isinstance(state[k], torch.Tensor)]
     if bad:
         raise CheckpointError(f"'state_dict' entries that are not tensors: {bad[:5]}")
-    ignored = sorted(str(k) for k in state if k not in set(keys))
+    ours = set(keys)
+    ignored = sorted(str(k) for k in state if k not in ours)
     return {k[len(PREFIX):]: state[k] for k in keys}, ignored
 
 
