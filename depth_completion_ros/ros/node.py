@@ -87,7 +87,8 @@ def data_bytes(msg: Any) -> int:
 def model_key(settings: NodeSettings) -> ModelKey:
     """The parameters whose change reloads the models."""
     return ModelKey(settings.model, settings.checkpoint, settings.device, settings.precision,
-                    settings.dropout_model, settings.model_config, settings.engine)
+                    settings.dropout_model, settings.model_config, settings.engine,
+                    settings.dropout_checkpoint)
 
 
 def sync_config(settings: NodeSettings) -> SyncConfig:

@@ -58,6 +58,7 @@ class NodeSettings:
     precision: str = Precision.FP32.value
     engine: str = Engine.TORCH.value
     dropout_model: str = "san"
+    dropout_checkpoint: str = ""
     model_config: str = ""
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     dropout: DropoutConfig = field(default_factory=DropoutConfig)
@@ -147,6 +148,9 @@ PARAMETERS: dict[str, tuple[str, tuple[Any, ...] | None, bool]] = {
                       "active model needs LiDAR; '' or 'none' = no RGB-only tier; one that "
                       "cannot be loaded (not registered, no weights) is reported in "
                       "diagnostics and the stale-scan tier serves alone", None, False),
+    "dropout_checkpoint": ("weights file of dropout_model (e.g. the SAN authors' released "
+                           "PackNetSAN01 checkpoint); empty = its default weights; swapped in "
+                           "the background", None, False),
     "stale_scan_max_age": ("seconds; a frame without its own cloud is completed from the most "
                            "recent scan while its stamp is at most this far from the image's "
                            "(0 = off), then RGB-only", (0.0, 60.0), False),
@@ -276,6 +280,9 @@ def _check_files(settings: NodeSettings) -> str | None:
     """Why the checkpoint or the model_config file cannot be used, or None."""
     if settings.checkpoint and not Path(settings.checkpoint).expanduser().is_file():
         return f"checkpoint: file {settings.checkpoint!r} does not exist"
+    if settings.dropout_checkpoint and \
+            not Path(settings.dropout_checkpoint).expanduser().is_file():
+        return f"dropout_checkpoint: file {settings.dropout_checkpoint!r} does not exist"
     if settings.model_config:
         if not Path(settings.model_config).expanduser().is_file():
             return f"model_config: {settings.model_config!r} is not a file"

@@ -25,7 +25,8 @@ class ModelKey:
     """What identifies a loaded model set (the parameters whose change forces a reload).
 
     ``model_config`` is a model preset file (its config applies to ``model``; the dropout
-    model keeps its defaults)."""
+    model keeps its defaults); ``dropout_checkpoint`` the dropout model's weights file (empty =
+    its default weights)."""
 
     model: str
     checkpoint: str = ""
@@ -34,6 +35,7 @@ class ModelKey:
     dropout_model: str = ""
     model_config: str = ""
     engine: str = "torch"
+    dropout_checkpoint: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ def load_dropout_model(key: ModelKey) -> tuple[DepthModel | None, str]:
         return None, ""
     try:
         model = with_engine(get_model(key.dropout_model, device=key.device,
+                                      checkpoint=key.dropout_checkpoint or None,
                                       precision=key.precision), key.engine)
     except Exception as err:  # unknown name, missing weights, a broken file: report, go on
         return None, f"dropout_model {key.dropout_model!r} not loaded: {err}"

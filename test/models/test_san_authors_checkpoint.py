@@ -258,6 +258,15 @@ def test_the_node_loads_their_file_as_its_model(authors_file):
     assert np.isfinite(models.model.predict(rgb, sparse, K).depth).all()
 
 
+def test_the_node_takes_their_file_as_its_dropout_model(authors_file):
+    models = load_models(ModelKey("classical", device="cpu", dropout_model="san",
+                                  dropout_checkpoint=str(authors_file)))
+    assert models.dropout_error == "" and models.dropout_model is not None
+    assert isinstance(models.dropout_model.engine.module, PackNetSAN01Net)
+    rgb, _, K = _frame()
+    assert np.isfinite(models.dropout_model.predict(rgb, None, K).depth).all()
+
+
 def test_the_loaded_values_are_theirs(authors_file):
     net, _ = load_authors_san(authors_file)
     state = read_file(authors_file)["state_dict"]
