@@ -68,8 +68,9 @@ def _refused(path: Path, err: Exception) -> str:
                    if "Unsupported" in line or "global" in line.lower()), str(err).strip())
     return (f"checkpoint {path} holds Python objects that a weights-only load refuses "
             f"({detail}); this package never unpickles code from a checkpoint. If you trust the "
-            f"file, re-save only its weights ({{'net': state_dict}}) from your own Python "
-            f"session and pass that file")
+            f"file, re-save only its weights from your own Python session, in the layout its "
+            f"loader reads (NLSPN: {{'net': state_dict}}; SAN: {{'state_dict': "
+            f"{{'model.depth_net.<name>': tensor}}}}), and pass that file")
 
 
 def authors_state_dict(payload: Any) -> dict[str, torch.Tensor] | None:
