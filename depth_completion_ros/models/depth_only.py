@@ -97,6 +97,13 @@ def factory(config: DepthOnlyConfig, *, checkpoint: Path | None,
     return build(config, checkpoint=checkpoint, device=device, precision=precision)
 
 
-NETWORK = LearnedNetwork(build_network, INPUT_SPEC, variants={"small": {"width": 16}, "full": {}})
+def deployable_network(module):  # type: ignore[no-untyped-def]  # lazy torch
+    """The trained network without its image head (``DepthOnlyNet.inference_copy``): what a
+    checkpoint exports."""
+    return module.inference_copy()
+
+
+NETWORK = LearnedNetwork(build_network, INPUT_SPEC, variants={"small": {"width": 16}, "full": {}},
+                         build_training=build_training_network, deployable=deployable_network)
 
 register_model(SPEC, factory=factory, config_cls=DepthOnlyConfig, network=NETWORK)

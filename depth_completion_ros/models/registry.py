@@ -53,12 +53,21 @@ class LearnedNetwork:
             ``"small"`` (the 2-core CPU variant).
         initial_model: typed config -> the registered model whose depth the network refines
             (its ``initial`` input, D0), for refinement networks (MSPN); None for the others.
+        build_training: typed config -> the network trained with an auxiliary image loss
+            (``loss.image_weight``), which has parts the deployed one lacks (the depth-only
+            network's grey-scale image head; its ``forward(..., with_image=True)`` returns
+            depth and the grey image); None: the model has no such loss.
+        deployable: trained module -> the module a checkpoint exports (the training-only parts
+            left out, so a strict load of the checkpoint into ``build`` succeeds); None: the
+            module as it is.
     """
 
     build: Callable[[Any], Any]
     input_spec: InputSpec
     variants: Mapping[str, Mapping[str, Any]]
     initial_model: Callable[[Any], DepthModel] | None = None
+    build_training: Callable[[Any], Any] | None = None
+    deployable: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,8 @@ class DepthOnlyNet(nn.Module):
         out.image_head = None
         return out
 
-    def forward(self, rgb: Tensor | None, sparse: Tensor, K: Tensor) -> Tensor:
+    def forward(self, rgb: Tensor | None, sparse: Tensor, K: Tensor, *,
+                with_image: bool = False) -> Tensor | DepthOnlyOutputs:
         """The engine's network contract: (B, 1, H, W) float32 depth, metres (no confidence:
         the adapter reports 1).
 
@@ -178,5 +179,15 @@ class DepthOnlyNet(nn.Module):
             rgb: ignored (the engine passes zeros; the network never sees an image).
             sparse: (B, 1, H, W) sparse depth, metres, 0 = none.
             K: (B, 3, 3) intrinsics (unused).
+            with_image: training with the auxiliary image loss: return :class:`DepthOnlyOutputs`
+                (depth and the grey-scale image; needs the image head). Through ``forward`` so
+                that ``DistributedDataParallel`` sees the pass.
+
+        Raises:
+            ValueError: ``with_image`` on a network built without the image head.
         """
-        return self.outputs(sparse).depth
+        if not with_image:
+            return self.outputs(sparse).depth
+        if self.image_head is None:
+            raise ValueError("with_image needs the image head (build_training_network)")
+        return self.outputs(sparse)

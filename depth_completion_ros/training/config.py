@@ -34,7 +34,7 @@ import yaml
 
 from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.models import get_entry
-from depth_completion_ros.models.registry import build_config
+from depth_completion_ros.models.registry import build_config, list_models
 from depth_completion_ros.training.sections import (
     DataSection,
     LossSection,
@@ -175,6 +175,11 @@ def _check_model(config: TrainConfig, source: str) -> None:
                                               or 0 in config.validation.lines):
         raise ConfigError(f"{source}: lines 0 (no LiDAR input) need a model that runs without "
                           f"LiDAR; {entry.name!r} requires sparse depth")
+    if config.loss.image_weight and entry.network.build_training is None:
+        with_head = [e.name for e in list_models()
+                     if e.network is not None and e.network.build_training is not None]
+        raise ConfigError(f"{source}: loss.image_weight > 0 needs a network with an image head "
+                          f"({', '.join(with_head) or 'none'}); {entry.name!r} has none")
     config.model_config()
 
 

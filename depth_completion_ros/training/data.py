@@ -190,3 +190,15 @@ def network_batch(preprocessor: Preprocessor, batch: Batch, device: torch.device
     x0, y0, w, h = preprocessor.box(batch.target.shape[2], batch.target.shape[3])
     target = batch.target.to(device)[..., y0:y0 + h, x0:x0 + w]
     return inputs, pad_to_stride(target, preprocessor.spec.stride)
+
+
+def image_target(preprocessor: Preprocessor, batch: Batch, device: torch.device) -> torch.Tensor:
+    """The batch's camera image as the auxiliary image loss's target: (B, 3, ph, pw) in [0, 1]
+    (``rgb / 255``), cut and padded like the network's input.
+
+    Taken from the batch itself, not from the network's input: a model that reads no image gets
+    zeros there, and another one a normalised image.
+    """
+    x0, y0, w, h = preprocessor.box(batch.rgb.shape[2], batch.rgb.shape[3])
+    rgb = batch.rgb.to(device)[..., y0:y0 + h, x0:x0 + w].float() / 255.0
+    return pad_to_stride(rgb, preprocessor.spec.stride)

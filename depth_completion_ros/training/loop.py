@@ -30,9 +30,16 @@ from depth_completion_ros.engine.device import select_device
 from depth_completion_ros.engine.preprocess import Preprocessor
 from depth_completion_ros.models import get_entry
 from depth_completion_ros.models.registry import LearnedNetwork, build_config
+from depth_completion_ros.networks.losses.image import with_image_loss
 from depth_completion_ros.training import distributed
 from depth_completion_ros.training.config import TrainConfig
-from depth_completion_ros.training.data import TrainingSet, collate, draw_batch, network_batch
+from depth_completion_ros.training.data import (
+    TrainingSet,
+    collate,
+    draw_batch,
+    image_target,
+    network_batch,
+)
 from depth_completion_ros.training.distributed import SINGLE, DistEnv, ShardSampler
 from depth_completion_ros.training.export import export_checkpoint
 from depth_completion_ros.training.logs import NullLog, TrainingLog
@@ -123,7 +130,8 @@ class Trainer:
     def _initial_state(self, config_cls: type, network: LearnedNetwork,
                        precision: MixedPrecision) -> RunState:
         typed = build_config(config_cls, self.model_config, source="model config")
-        module = network.build(typed).to(self.device).train()
+        build = network.build_training if self.config.loss.image_weight else None
+        module = (build or network.build)(typed).to(self.device).train()
         optim, seed, dist = self.config.optim, self.config.run.seed, self.dist
         optimiser = torch.optim.AdamW(module.parameters(), lr=optim.lr,
                                       betas=(optim.betas[0], optim.betas[1]),
@@ -237,14 +245,21 @@ class Trainer:
             batch = collate(draw_batch(self.dataset, config.data, config.run.batch_size,
                                        state.rng, indices=indices, initial=self.initial))
             inputs, target = network_batch(self.preprocessor, batch, self.device)
+            image_weight = config.loss.image_weight
             with distributed.no_sync(self.forward_module, skip=i < accumulate - 1):
                 with precision.autocast():
-                    output = self.forward_module(**inputs)
+                    if image_weight:  # the image head's grey-scale reconstruction too
+                        output, grey = self.forward_module(**inputs, with_image=True)
+                    else:
+                        output = self.forward_module(**inputs)
                     depth = output[:, :1] * self.network.input_spec.depth_scale
                     loss = self.loss_fn(depth.float(), target)
                     if config.loss.uncertainty_weight:
                         loss = loss + config.loss.uncertainty_weight * uncertainty_loss(
                             depth.float(), output, target, config.loss.max_depth)
+                    if image_weight:
+                        loss = with_image_loss(loss, grey.float(), image_target(
+                            self.preprocessor, batch, self.device), weight=image_weight)
                     loss = loss / accumulate
                 precision.backward(loss)
             total += float(loss.detach())
@@ -266,7 +281,11 @@ class Trainer:
             self._export("best.pt", result.metrics)
 
     def _export(self, name: str, metrics: dict[str, float]) -> Path:
-        return export_checkpoint(self.out_dir / name, self.state.module, config=self.config,
+        """A deployable checkpoint: the training-only parts (an image head) left out."""
+        module = self.state.module
+        if self.network.deployable is not None:
+            module = self.network.deployable(module)
+        return export_checkpoint(self.out_dir / name, module, config=self.config,
                                  model_config=self.model_config,
                                  input_spec=self.network.input_spec,
                                  training_data=self.dataset.describe(), steps=self.state.step,

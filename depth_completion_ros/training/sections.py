@@ -137,12 +137,16 @@ class LossSection:
     depths clamped to [0, ``max_depth``] metres. ``uncertainty_weight`` > 0 adds that weight
     times the Laplace likelihood of the relative error (the depth detached) on the network's
     confidence channel, for networks with an uncertainty head (SAN;
-    :func:`~depth_completion_ros.networks.losses.laplace.laplace_nll`)."""
+    :func:`~depth_completion_ros.networks.losses.laplace.laplace_nll`). ``image_weight`` > 0
+    adds that weight times the L2 of the grey-scale image the network reconstructs against the
+    camera image's luma, for networks with an image head (``depth_only``, the paper's 1e-4;
+    :func:`~depth_completion_ros.networks.losses.image.with_image_loss`)."""
 
     kind: str = "l1_l2"
     max_depth: float = 90.0
     silog_lambda: float = 0.85
     uncertainty_weight: float = 0.0
+    image_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in LOSS_KINDS:
@@ -152,6 +156,9 @@ class LossSection:
         if not self.uncertainty_weight >= 0:
             raise ConfigError(f"loss.uncertainty_weight must be >= 0, got "
                               f"{self.uncertainty_weight}")
+        if not 0.0 <= self.image_weight < float("inf"):
+            raise ConfigError(f"loss.image_weight must be finite and >= 0, got "
+                              f"{self.image_weight}")
 
 
 @dataclass(frozen=True)
