@@ -43,11 +43,23 @@ class Tier(_Name):
 
 class Pairing(_Name):
     """Why the sync policy released an image: a cloud matched it, the LiDAR timed out (prediction
-    mode), or no cloud within ``slop`` arrived in ``max_wait``."""
+    mode), or no cloud within ``slop`` arrived in ``max_wait``; or why it released a cloud
+    alone (LiDAR-driven, no image)."""
 
     MATCHED = "matched"
     LIDAR_TIMEOUT = "lidar_timeout"
     UNMATCHED = "unmatched"
+    LIDAR_DRIVEN = "lidar_driven"  # a cloud released alone, no image (LiDAR-driven trigger)
+
+
+class Trigger(_Name):
+    """What releases the node's frames (``sync/trigger.py``): ``image`` (each image, paired with
+    its cloud), ``lidar`` (each cloud, without an image, for models that need none) or ``auto``
+    (image-driven while images arrive or the model needs one, else LiDAR-driven)."""
+
+    AUTO = "auto"
+    IMAGE = "image"
+    LIDAR = "lidar"
 
 
 class FrameStatus(_Name):

@@ -226,9 +226,11 @@ def subscribe_camera(node: Any, image_type: type, info_type: type, qos: Any,
     """Subscribe ``image_topic`` (``image``, or a CompressedImage topic ``<image>/compressed``)
     and ``camera_info`` (relative names) of ``node``.
 
-    With message_filters: a TimeSynchronizer pairs them by exact stamp and calls
-    ``on_info(info)`` then ``on_image(image)``; every image after :data:`CAMERA_QUEUE` images
-    without a pair is handed to ``on_unpaired`` (camera_info missing or stamped differently).
+    With message_filters: ``on_info(info)`` for every camera_info as it arrives (frames
+    released by the LiDAR, without an image, need it), and a TimeSynchronizer that pairs image
+    and camera_info by exact stamp calls ``on_image(image)`` once its camera_info has come
+    (``on_info`` has then seen it); every image after :data:`CAMERA_QUEUE` images without a
+    pair is handed to ``on_unpaired`` (camera_info missing or stamped differently).
     Without: two subscriptions calling ``on_info`` and ``on_image`` as messages arrive.
 
     Returns:
@@ -240,6 +242,7 @@ def subscribe_camera(node: Any, image_type: type, info_type: type, qos: Any,
                            node.create_subscription(image_type, image_topic, on_image, qos))
     image_sub = message_filters.Subscriber(node, image_type, image_topic, qos_profile=qos)
     info_sub = message_filters.Subscriber(node, info_type, "camera_info", qos_profile=qos)
+    info_sub.registerCallback(on_info)  # before the synchroniser's: the cache is set first
     unpaired = [0]
 
     def on_raw_image(msg: Any) -> None:
@@ -249,7 +252,6 @@ def subscribe_camera(node: Any, image_type: type, info_type: type, qos: Any,
 
     def on_pair(image: Any, info: Any) -> None:
         unpaired[0] = 0
-        on_info(info)
         on_image(image)
 
     image_sub.registerCallback(on_raw_image)

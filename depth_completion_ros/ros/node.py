@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import rclpy
@@ -25,6 +25,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+from std_msgs.msg import Header
 
 from depth_completion_ros.bag.topics import COMPRESSED, compressed_topic
 from depth_completion_ros.checks import check_image
@@ -51,7 +52,8 @@ from depth_completion_ros.runtime.memory import Allocator, OversizeRelease
 from depth_completion_ros.runtime.model_slot import ModelKey, ModelSet, ModelSlot
 from depth_completion_ros.runtime.stats import NodeStats
 from depth_completion_ros.status import InputKind, Tier
-from depth_completion_ros.sync.policy import ImageDrivenSync, SyncConfig, SyncedFrame
+from depth_completion_ros.sync.policy import SyncConfig, SyncedFrame
+from depth_completion_ros.sync.trigger import TriggeredSync
 from depth_completion_ros.sync.worker import LatestWorker
 
 LOG_EVERY_S = 2.0  # throttle of the bad-input log line, per kind
@@ -92,8 +94,30 @@ def model_key(settings: NodeSettings) -> ModelKey:
 
 
 def sync_config(settings: NodeSettings) -> SyncConfig:
-    """Timing of the sync policy from the parameters."""
+    """Timing and trigger of the sync policy from the parameters."""
     return settings.sync
+
+
+class Cloud(NamedTuple):
+    """A decoded cloud as the sync policy carries it: points (N, 3) float32 metres, its frame
+    id, its header stamp (the stamp of a LiDAR-driven frame's outputs) and its arrival
+    (``time.monotonic``, for the latency)."""
+
+    xyz: np.ndarray
+    frame_id: str
+    stamp: Any
+    arrival: float
+
+
+def lidar_frame_header(cloud: Cloud, info: CameraInfo) -> Header:
+    """Header of a LiDAR-driven frame's outputs: the cloud's stamp, the camera's frame (the
+    depth is in the camera's optical frame, as with an image)."""
+    return Header(stamp=cloud.stamp, frame_id=info.header.frame_id)
+
+
+def needs_image(models: ModelSet) -> bool:
+    """Whether the serving model needs an image (its registry spec)."""
+    return bool(models.model.spec.needs_image)
 
 
 def image_subscription(node: Node, transport: str) -> tuple[type, str]:
@@ -178,8 +202,8 @@ class DepthCompletionNode(Node):
         self.models = ModelSlot(on_result=self._on_model_loaded)
         self.serving = build_serving(self.settings,
                                      self.models.load_now(model_key(self.settings)))
-        self.sync: ImageDrivenSync[Any, Any] = ImageDrivenSync(sync_config(self.settings),
-                                                               self._now)
+        self.sync: TriggeredSync[Any, Cloud] = TriggeredSync(
+            sync_config(self.settings), self._now, needs_image=needs_image(self.serving.models))
         self.scans = ScanMemory()  # the most recent cloud, for the stale-scan tier
         self.poses = PoseHistory(lidar_to_body=self.settings.base_transform()) \
             if self.settings.odometry_topic else None
@@ -187,7 +211,7 @@ class DepthCompletionNode(Node):
         self._tf_lookup = compat.make_tf_lookup(self) if not self.settings.lidar_to_camera \
             else None
         self._setup_topics()
-        self.worker: LatestWorker[SyncedFrame[Any, Any]] = LatestWorker(
+        self.worker: LatestWorker[SyncedFrame[Any, Cloud]] = LatestWorker(
             self._process, on_error=self._frame_failed)
         self.create_timer(POLL_PERIOD_S, self._poll)
         self.create_timer(1.0, self._publish_diagnostics)
@@ -259,7 +283,8 @@ class DepthCompletionNode(Node):
             self._tf_lookup = compat.make_tf_lookup(self)
         with self._lock:
             if sync_config(self.settings) != self.sync.config:
-                self.sync = ImageDrivenSync(sync_config(self.settings), self._now)
+                self.sync = TriggeredSync(sync_config(self.settings), self._now,
+                                          needs_image=self.sync.needs_image)
         self._rebuild_serving()
         self.models.request(model_key(self.settings))
 
@@ -270,6 +295,8 @@ class DepthCompletionNode(Node):
             models = self.models.current
             if models is not None:
                 self.serving = build_serving(self.settings, models)
+                with self._lock:
+                    self.sync.needs_image = needs_image(models)
 
     def _report_dropout_model(self, models: ModelSet) -> None:
         """Log why the requested dropout model is not serving (the stale-scan tier serves
@@ -320,7 +347,8 @@ class DepthCompletionNode(Node):
         self.memory.note("points", data_bytes(msg), time.monotonic())
         stamp, frame_id = check_header(msg, "PointCloud2")
         cloud = compat.decode_cloud(msg)
-        self._offer("points", stamp, (cloud.xyz, frame_id))
+        self._offer("points", stamp, Cloud(cloud.xyz, frame_id, msg.header.stamp,
+                                           time.monotonic()))
         self.scans.update(Scan(stamp, cloud.xyz, frame_id))  # after a reset clears the old one
 
     @skipping(InputKind.ODOMETRY)
@@ -353,21 +381,31 @@ class DepthCompletionNode(Node):
             self.worker.submit(frame)
 
     # --- worker thread -----------------------------------------------------------------------
-    def _process(self, frame: SyncedFrame[Any, Any]) -> None:
-        msg, rgb, arrival = frame.image
+    def _process(self, frame: SyncedFrame[Any, Cloud]) -> None:
         serving = self.serving  # one read: settings, models and pipeline of one moment
         try:
             info, camera = self.camera.current()
         except InputError as err:
+            if frame.image is None:
+                err = InputError(f"{err}: frames released by the LiDAR (no image) take the "
+                                 "image size and the projection from camera_info, which must "
+                                 "be published")
             self._bad_input(InputKind.CAMERA_INFO, err)
             return
         own = None if frame.cloud is None or frame.cloud_stamp is None else \
-            Scan(frame.cloud_stamp, *frame.cloud)
+            Scan(frame.cloud_stamp, frame.cloud.xyz, frame.cloud.frame_id)
+        if frame.image is None:  # LiDAR-driven: no image, the cloud's stamp
+            assert frame.cloud is not None
+            header, rgb, arrival = lidar_frame_header(frame.cloud, info), None, \
+                frame.cloud.arrival
+        else:
+            msg, rgb, arrival = frame.image
+            header = msg.header
         try:
             served = serve_frame(
                 serving.pipeline, rgb, camera, frame.image_stamp, own_scan=own,
                 last_scan=self.scans.latest(), config=serving.settings.dropout, poses=self.poses,
-                transform_of=lambda scan: self._transform(scan, msg, serving.settings))
+                transform_of=lambda scan: self._transform(scan, header, serving.settings))
         except ModelError as err:  # expected: no tier serves this frame
             self.stats.record_unserved(str(err))
             self._bad_input(InputKind.UNSERVED, err, expected=(ModelError,))
@@ -376,9 +414,9 @@ class DepthCompletionNode(Node):
             self._bad_input(InputKind.IMAGE, err, expected=(DepthCompletionError,))
             return
         result = served.result
-        self.outputs.publish(result, msg.header, info, camera.intrinsics(
+        self.outputs.publish(result, header, info, camera.intrinsics(
             rectified=serving.settings.pipeline.use_rectified), serving.settings)
-        self.source_pub.publish(source_message(served, msg.header))
+        self.source_pub.publish(source_message(served, header))
         self.stats.record_frame(time.monotonic(), result.mode, result.model_name,
                                 1e3 * (time.monotonic() - arrival), result.points_in_view,
                                 result.density, served.choice.tier, served.choice.scan_age)
@@ -395,20 +433,22 @@ class DepthCompletionNode(Node):
                  else "") + (f", model {served.result.model_name!r}"))
             self._tier = tier
 
-    def _transform(self, scan: Scan, image: Image, settings: NodeSettings) -> np.ndarray | None:
+    def _transform(self, scan: Scan, header: Header, settings: NodeSettings
+                   ) -> np.ndarray | None:
         """The LiDAR -> camera transform of ``scan``: None = the pipeline's own (the
-        parameter), else looked up in tf2 at the image stamp."""
+        parameter), else looked up in tf2 at the frame's stamp (``header``: the image's, or a
+        LiDAR-driven frame's: the cloud's stamp and camera_info's frame)."""
         if settings.lidar_to_camera:
             return None
         cloud_frame = scan.frame_id
         if self._tf_lookup is None:
             raise InputError("lidar_to_camera is unset and tf2_ros is not importable")
-        if not image.header.frame_id or not cloud_frame:
-            raise InputError(f"frame ids {image.header.frame_id!r} (image), {cloud_frame!r} "
+        if not header.frame_id or not cloud_frame:
+            raise InputError(f"frame ids {header.frame_id!r} (image), {cloud_frame!r} "
                              "(cloud): tf2 needs both to look the transform up")
-        return self._tf_lookup(image.header.frame_id, cloud_frame, image.header.stamp)
+        return self._tf_lookup(header.frame_id, cloud_frame, header.stamp)
 
-    def _frame_failed(self, frame: SyncedFrame[Any, Any], err: BaseException) -> None:
+    def _frame_failed(self, frame: SyncedFrame[Any, Cloud], err: BaseException) -> None:
         """An exception the worker's frame did not expect: skipped, counted as ``internal``."""
         self._bad_input(InputKind.IMAGE, err, expected=(DepthCompletionError,))
 

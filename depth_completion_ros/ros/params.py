@@ -28,6 +28,7 @@ from depth_completion_ros.models.model_config import resolve_model_config
 from depth_completion_ros.models.registry import get_entry
 from depth_completion_ros.runtime.model_slot import NO_DROPOUT_MODEL
 from depth_completion_ros.settings import PipelineSettings
+from depth_completion_ros.status import Trigger
 from depth_completion_ros.sync.policy import SyncConfig
 
 QOS_CHOICES = ("sensor_data", "reliable", "best_effort")
@@ -35,7 +36,7 @@ QOS_CHOICES = ("sensor_data", "reliable", "best_effort")
 TRANSPORT_CHOICES = ("raw", "compressed")
 #: flat parameter names of :class:`PipelineSettings` fields, and of its ``sync`` fields
 PIPELINE_FIELDS = ("use_rectified", "min_depth", "max_depth")
-SYNC_FIELDS = ("slop", "max_wait", "lidar_timeout")
+SYNC_FIELDS = ("slop", "max_wait", "lidar_timeout", "trigger", "image_timeout")
 #: parameter name -> :class:`DropoutConfig` field
 DROPOUT_FIELDS = {"stale_scan_max_age": "stale_scan_max_age",
                   "stale_confidence_time_constant": "confidence_time_constant"}
@@ -48,7 +49,8 @@ class NodeSettings:
     """All node parameters, typed (defaults live here and in PipelineSettings only).
 
     Depths in metres, times in seconds. ``pipeline`` holds the parameters ``use_rectified``,
-    ``min_depth``, ``max_depth``, ``slop``, ``max_wait`` and ``lidar_timeout``; ``dropout``
+    ``min_depth``, ``max_depth``, ``slop``, ``max_wait``, ``lidar_timeout``, ``trigger`` and
+    ``image_timeout``; ``dropout``
     holds ``stale_scan_max_age`` and ``stale_confidence_time_constant``.
     """
 
@@ -170,6 +172,13 @@ PARAMETERS: dict[str, tuple[str, tuple[Any, ...] | None, bool]] = {
     "max_wait": ("seconds; longest an image waits for a late cloud", (0.0, 1.0), False),
     "lidar_timeout": ("seconds without clouds before images run in prediction mode",
                       (0.0, 10.0), False),
+    "trigger": ("what releases frames: image (each image, paired with its cloud), lidar (each "
+                "cloud, no image: the image topic may be absent; camera_info is still required; "
+                "only for a model that needs no image) or auto (image-driven while images "
+                "arrive or the model needs one, LiDAR-driven once the model needs no image and "
+                "no image arrived for image_timeout)", tuple(t.value for t in Trigger), False),
+    "image_timeout": ("seconds without images before a model that needs no image is served by "
+                      "the clouds alone (trigger auto)", (0.0, 10.0), False),
     "lidar_to_camera": ("16 numbers, row-major 4x4, LiDAR frame -> camera (rectified) optical "
                         "frame; unset = look it up in tf2 at the image stamp", None, False),
     "use_rectified": ("project with camera_info P (rectified image); false: K and D", None, False),
@@ -230,7 +239,7 @@ def check_settings(settings: NodeSettings, known_models: list[str], *,
         return (f"model: unknown model {settings.model!r}; registered models: "
                 f"{', '.join(known_models)}")
     reason = _check_dropout_model(settings.dropout_model, known_models) or \
-        _check_files(settings)
+        _check_trigger(settings) or _check_files(settings)
     if reason:
         return reason
     try:
@@ -267,6 +276,20 @@ def _check_dropout_model(name: str, known_models: list[str]) -> str | None:
     usable = [m for m in known_models if _runs_without_lidar(m)]
     return (f"dropout_model: {name!r} cannot run without LiDAR (it requires "
             f"{[i.value for i in spec.required]}); models that can: {usable or 'none'}")
+
+
+def _check_trigger(settings: NodeSettings) -> str | None:
+    """Why ``trigger: lidar`` (frames without an image) cannot serve the model, or None."""
+    if settings.sync.trigger != Trigger.LIDAR:
+        return None
+    try:
+        spec = get_entry(settings.model).spec
+    except ModelError:
+        return None  # an unknown model is refused by name
+    if not spec.needs_image:
+        return None
+    return (f"trigger: 'lidar' releases frames without an image, and model {settings.model!r} "
+            f"needs one (it requires {[i.value for i in spec.required]}); use 'auto' or 'image'")
 
 
 def _runs_without_lidar(name: str) -> bool:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from depth_completion_ros.errors import ConfigError
-from depth_completion_ros.status import Pairing
+from depth_completion_ros.status import Pairing, Trigger
 
 ImageT = TypeVar("ImageT")
 CloudT = TypeVar("CloudT")
@@ -52,20 +52,30 @@ class SyncConfig:
         max_wait: longest an image waits for a late cloud after it arrived.
         lidar_timeout: no cloud arrival for this long = LiDAR down, images go alone at once.
         buffer_size: clouds kept.
+        trigger: what releases frames, ``auto``, ``image`` or ``lidar``
+            (:class:`~depth_completion_ros.sync.trigger.TriggeredSync`; this module's policy
+            is the image-driven one).
+        image_timeout: ``auto``: no image arrival for this long, with a model that needs no
+            image = the frames are released by the clouds.
     """
 
     slop: float = 0.05
     max_wait: float = 0.1
     lidar_timeout: float = 0.5
     buffer_size: int = 10
+    trigger: str = Trigger.AUTO.value
+    image_timeout: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("slop", "max_wait", "lidar_timeout"):
+        for name in ("slop", "max_wait", "lidar_timeout", "image_timeout"):
             value = getattr(self, name)
             if not 0.0 <= value < float("inf"):
                 raise ConfigError(f"sync {name}: expected a finite value >= 0 s, got {value!r}")
         if self.buffer_size < 1:
             raise ConfigError(f"sync buffer_size: expected >= 1, got {self.buffer_size!r}")
+        if self.trigger not in {t.value for t in Trigger}:
+            raise ConfigError(f"sync trigger: expected one of {[t.value for t in Trigger]}, "
+                              f"got {self.trigger!r}")
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,12 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
         if self._clock() - self._waiting[1] >= self.config.max_wait:
             return [self._release_waiting()]
         return []
+
+    def forget_clouds_before(self, stamp: float) -> None:
+        """Drop the buffered clouds stamped before ``stamp`` (LiDAR-driven frames: each cloud
+        is served on arrival, only the newest is kept for an image that may come)."""
+        while self._clouds and self._clouds[0][0] < stamp:
+            self._clouds.popleft()
 
     def _nearest(self, stamp: float) -> tuple[float, CloudT] | None:
         """Buffered (stamp, cloud) nearest to ``stamp`` within ``slop``, or None."""
