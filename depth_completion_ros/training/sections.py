@@ -38,7 +38,9 @@ class SourceConfig:
             read from the working directory, else from the repository root.
         annotated: kitti_dc only: the ``data_depth_annotated`` root ("" = ``path``).
         raw: kitti_dc only: the KITTI raw root holding the RGB images.
-        max_frames: use the first N frames only (0 = all).
+        max_frames: use the first N frames only (0 = all), counted after ``skip_frames``.
+        skip_frames: leave the first N frames (in name order) out: with ``max_frames`` a
+            folder splits into training frames and validation frames of other scenes.
     """
 
     kind: str = "kitti_raw"
@@ -46,13 +48,15 @@ class SourceConfig:
     annotated: str = ""
     raw: str = ""
     max_frames: int = 0
+    skip_frames: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in SOURCE_KINDS:
             raise ConfigError(f"source kind must be one of {list(SOURCE_KINDS)}, got "
                               f"{self.kind!r}")
-        if self.max_frames < 0:
-            raise ConfigError(f"source max_frames must be >= 0, got {self.max_frames}")
+        if self.max_frames < 0 or self.skip_frames < 0:
+            raise ConfigError(f"source max_frames and skip_frames must be >= 0, got "
+                              f"{self.max_frames} / {self.skip_frames}")
 
 
 @dataclass(frozen=True)

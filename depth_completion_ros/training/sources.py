@@ -87,7 +87,8 @@ def resolve_path(path: str) -> Path:
 
 
 def list_frames(source: SourceConfig) -> list[tuple[str, FrameLoader]]:
-    """(name, loader) of each frame of ``source`` (the first ``max_frames`` when set).
+    """(name, loader) of each frame of ``source`` in name order, the first ``skip_frames``
+    left out, then the first ``max_frames`` when set.
 
     Raises:
         DataFormatError: a missing folder or one without the layout's files.
@@ -101,6 +102,7 @@ def list_frames(source: SourceConfig) -> list[tuple[str, FrameLoader]]:
         frames = _dc_frames(root, source)
     else:
         frames = _raw_frames(root) if source.kind == "kitti_raw" else _object_frames(root)
+    frames = frames[source.skip_frames:]
     return frames[:source.max_frames] if source.max_frames else frames
 
 

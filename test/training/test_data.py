@@ -94,3 +94,14 @@ def test_the_crop_of_a_sample_is_the_kitti_crop(scan: ScanFrame):
     height, width = scan.rgb.shape[:2]
     assert heldout_sample(scan, 32).sparse.shape == (352, 1216)
     assert KITTI_CROP.box(height, width)[2:] == (1216, 352)
+
+
+def test_skip_frames_and_max_frames_split_a_folder():
+    names = [n for n, _ in list_frames(SourceConfig("kitti_raw", str(SAMPLE_DIR)))]
+    first = [n for n, _ in list_frames(SourceConfig("kitti_raw", str(SAMPLE_DIR), max_frames=2))]
+    rest = [n for n, _ in list_frames(SourceConfig("kitti_raw", str(SAMPLE_DIR),
+                                                   skip_frames=2))]
+    assert len(names) == 4 and first == names[:2] and rest == names[2:]
+    middle = list_frames(SourceConfig("kitti_raw", str(SAMPLE_DIR), skip_frames=1,
+                                      max_frames=2))
+    assert [n for n, _ in middle] == names[1:3]
