@@ -260,20 +260,19 @@ def check_settings(settings: NodeSettings, known_models: list[str], *,
 
 
 def _check_dropout_model(name: str, known_models: list[str]) -> str | None:
-    """Why ``name`` cannot serve frames without LiDAR (its spec requires sparse depth), or None.
-
-    A name that is not registered is accepted: its load fails, is reported in diagnostics and
-    the stale-scan tier serves alone (the default ``san`` before its module is registered).
-    """
+    """Why ``name`` cannot serve frames without LiDAR (not registered, or its spec requires
+    sparse depth), or None. A registered model whose weights cannot load is accepted here: the
+    load reports it in diagnostics and the stale-scan tier serves alone."""
     if name in NO_DROPOUT_MODEL:
         return None
+    usable = [m for m in known_models if _runs_without_lidar(m)]
     try:
         spec = get_entry(name).spec
-    except ModelError:  # not registered (yet): the load reports it
-        return None
+    except ModelError:
+        return (f"dropout_model: {name!r} is not a registered model; models that run without "
+                f"LiDAR: {usable or 'none'} ('none' turns the RGB-only tier off)")
     if spec.runs_without_lidar:
         return None
-    usable = [m for m in known_models if _runs_without_lidar(m)]
     return (f"dropout_model: {name!r} cannot run without LiDAR (it requires "
             f"{[i.value for i in spec.required]}); models that can: {usable or 'none'}")
 

@@ -63,13 +63,19 @@ def test_invalid_settings_give_a_reason(change, reason):
     assert got is not None and got.startswith(reason), got
 
 
-@pytest.mark.parametrize("name", ["san", "bar", "none", ""])
-def test_a_dropout_model_not_registered_is_accepted(name):
-    """Its load fails later, is reported in diagnostics, and the stale-scan tier serves alone:
-    the default ``san`` must not stop a node where it is not registered (yet)."""
+@pytest.mark.parametrize("name", ["san", "none", ""])
+def test_the_default_dropout_model_and_none_are_accepted(name):
     values = {**NodeSettings().to_parameters(), "dropout_model": name,
               "lidar_to_camera": list(np.eye(4).reshape(-1))}
     assert check_parameters(values, MODELS) is None
+
+
+def test_a_dropout_model_not_registered_is_refused_naming_the_usable_ones():
+    values = {**NodeSettings().to_parameters(), "dropout_model": "bar",
+              "lidar_to_camera": list(np.eye(4).reshape(-1))}
+    reason = check_parameters(values, [*MODELS, "san"])
+    assert reason is not None and "'bar' is not a registered model" in reason
+    assert "'san'" in reason
 
 
 def test_dropout_settings_read_and_write_back():
