@@ -24,7 +24,7 @@ from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.geometry.crop import KITTI_CROP
 from depth_completion_ros.models.base import DepthModel, ModelInput, ModelSpec
 from depth_completion_ros.models.registry import LearnedNetwork, register_model
-from depth_completion_ros.models.weights import InputSpec
+from depth_completion_ros.models.weights import InputSpec, WeightsSpec
 
 SPEC = ModelSpec(
     "san", required=(ModelInput.RGB,), optional=(ModelInput.SPARSE_DEPTH,),
@@ -119,8 +119,31 @@ def factory(config: SANConfig, *, checkpoint: Path | None, device: Device | str 
     return build(config, checkpoint=checkpoint, device=device, precision=precision)
 
 
+#: The shipped weights (model card: models/README.md), stored as float16 (tools/half_weights.py).
+#: Scores: seq16 (16 frames of another drive, never trained on), mm; ``prediction`` = RGB only,
+#: scored on every ring; ``prior`` = the per-pixel median-depth prior of the training frames.
+WEIGHTS = (
+    WeightsSpec(
+        name="kitti_selfsup_small_v1", file="san_small_kitti_selfsup_v1.pt",
+        sha256="5ae544e6641e423bccd6b0870c3e87c92a12b75e1e6bced7c05e099d51178676",
+        input_spec=INPUT_SPEC,
+        training_data="KITTI raw 2011_09_26_drive_0009 (51 frames) and 3 full-scan KITTI object "
+                      "frames (testing_000000-000002), self-supervised on LiDAR beams (no "
+                      "ground truth); selected on 3 other object frames",
+        recipe="depth-completion train --config config/train/san_small_selfsup.yaml, then "
+               "tools/half_weights.py on its best.pt (step 1000)",
+        scores={"seq16_prediction_rmse_mm": 11805.0, "seq16_prediction_mae_mm": 8113.7,
+                "seq16_prior_rmse_mm": 13912.8, "seq16_prior_mae_mm": 7915.5,
+                "seq16_rmse_mm_32": 9224.5, "seq16_mae_mm_32": 6532.5,
+                "seq16_rmse_mm_16": 10836.7, "seq16_mae_mm_16": 7334.5,
+                "seq16_rmse_mm_8": 11366.1, "seq16_mae_mm_8": 7807.0,
+                "seq16_rmse_mm_4": 12100.7, "seq16_mae_mm_4": 7961.2},
+        license="CC BY-NC-SA 3.0 (from KITTI, Geiger et al. 2013)",
+        config={"backbone": "resnet", "width": 16, "ray_inputs": True}),
+)
+
 NETWORK = LearnedNetwork(build_network, INPUT_SPEC,
                          variants={"small": {"backbone": "resnet", "width": 16},
                                    "full": {"backbone": "packnet01", "dropout": 0.5}})
 
-register_model(SPEC, factory=factory, config_cls=SANConfig, network=NETWORK)
+register_model(SPEC, factory=factory, config_cls=SANConfig, weights=WEIGHTS, network=NETWORK)

@@ -49,10 +49,12 @@ def run_on_sample(model: DepthModel, frame: SampleFrame) -> CompletionOutput:
                          frame.sparse if ModelInput.SPARSE_DEPTH in accepted else None, frame.K)
 
 
-def assert_output_convention(out: CompletionOutput, frame: SampleFrame) -> None:
+def assert_output_convention(out: CompletionOutput, frame: SampleFrame, *,
+                             near_lidar: bool = True) -> None:
     """Full size float32; confidence in [0, 1] and 0 exactly where depth is NaN; positive depth;
-    finite near the LiDAR's values at >= 95 % of the measured pixels (a network's crop may
-    leave the outermost columns out)."""
+    finite at >= 95 % of the measured pixels (a network's crop may leave the outermost columns
+    out) and, with ``near_lidar``, near the LiDAR's values there (median relative error < 5 %;
+    a model that also predicts from RGB alone (SAN) is held to its own measured-pixel test)."""
     shape = frame.sparse.shape
     assert out.depth.shape == shape and out.depth.dtype == np.float32
     assert out.confidence.shape == shape and out.confidence.dtype == np.float32
@@ -63,6 +65,8 @@ def assert_output_convention(out: CompletionOutput, frame: SampleFrame) -> None:
     hit = frame.sparse > 0
     estimated = np.isfinite(out.depth[hit])
     assert estimated.mean() >= 0.95
+    if not near_lidar:
+        return
     rel = np.abs(out.depth[hit][estimated] - frame.sparse[hit][estimated]) / frame.sparse[hit][
         estimated]
     assert np.median(rel) < 0.05

@@ -154,7 +154,8 @@ def test_every_registered_model_keeps_the_output_convention_on_the_sample(
     depth near the LiDAR's at the measured pixels."""
     model = _model(entry)
     assert model.name == entry.name and model.spec == entry.spec
-    output_convention(on_sample(model, sample_frame), sample_frame)
+    output_convention(on_sample(model, sample_frame), sample_frame,
+                      near_lidar=not entry.spec.runs_without_lidar)
 
 
 @pytest.mark.parametrize("entry", [e for e in list_models() if not e.spec.runs_without_lidar],
