@@ -33,19 +33,12 @@ from depth_completion_ros.evaluation.heldout import score_frame, split_frame
 from depth_completion_ros.geometry.crop import cut
 from depth_completion_ros.geometry.rings import estimate_rings
 from depth_completion_ros.io.kitti_raw import open_sequence
+from depth_completion_ros.metrics.confidence import confident_halves
 from depth_completion_ros.metrics.devkit import mean_metrics
 from depth_completion_ros.models import get_model
 from depth_completion_ros.models.checkpoint import read_checkpoint
 
 BASELINES = ("classical", "ip_basic", "nearest")
-
-
-def _halves(confidence: np.ndarray, error: np.ndarray) -> tuple[float, float]:
-    """Mean error of the more confident half of the pixels and of the rest (ties in pixel
-    order)."""
-    order = np.argsort(-confidence, kind="stable")
-    half = max(1, len(order) // 2)
-    return float(error[order[:half]].mean()), float(error[order[half:]].mean())
 
 
 def main() -> None:
@@ -88,7 +81,7 @@ def main() -> None:
                     scored = (split.groundtruth > 0) & np.isfinite(err)
                     for source in (meta.model, "classical"):
                         ranking.setdefault((source, lines), []).append(
-                            _halves(confidences[source][scored], err[scored]))
+                            confident_halves(confidences[source][scored], err[scored]))
                 per.setdefault((name, lines), []).append(score_frame(out.depth, split))
         print(f"frame {index}: {seconds[-1]:.1f} s for {meta.model} at {args.lines[-1]} lines",
               flush=True)

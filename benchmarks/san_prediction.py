@@ -40,6 +40,7 @@ from depth_completion_ros.evaluation.prior import median_depth_prior
 from depth_completion_ros.geometry.crop import KITTI_CROP, cut
 from depth_completion_ros.geometry.rings import estimate_rings
 from depth_completion_ros.io.kitti_raw import open_sequence
+from depth_completion_ros.metrics.confidence import confident_halves
 from depth_completion_ros.metrics.devkit import frame_metrics, mean_metrics
 from depth_completion_ros.models import get_model
 from depth_completion_ros.models.checkpoint import read_checkpoint
@@ -68,13 +69,6 @@ def training_priors(config_path: Path, dense: bool) -> dict[str, np.ndarray]:
     print(f"prior from {len(raw)} training frames of {config_path.name}: "
           f"{dataset.describe()}", flush=True)
     return priors
-
-
-def halves(confidence: np.ndarray, error: np.ndarray) -> tuple[float, float]:
-    """Mean error of the more confident half and of the rest (ties in pixel order)."""
-    order = np.argsort(-confidence, kind="stable")
-    half = max(1, len(order) // 2)
-    return float(error[order[:half]].mean()), float(error[order[half:]].mean())
 
 
 def main() -> None:
@@ -115,7 +109,7 @@ def main() -> None:
         err = np.abs(cut(prediction.depth, hidden.crop) - hidden.groundtruth)
         ok = scored & np.isfinite(err)
         ranking.setdefault("prediction", []).append(
-            halves(cut(prediction.confidence, hidden.crop)[ok], err[ok]))
+            confident_halves(cut(prediction.confidence, hidden.crop)[ok], err[ok]))
         box = KITTI_CROP.box(height, width, clamp=True)
         assert box == hidden.crop, "the prior's crop and the scored crop differ"
         for name, prior in priors.items():
@@ -129,7 +123,7 @@ def main() -> None:
             err = np.abs(cut(out.depth, split.crop) - split.groundtruth)
             ok = (split.groundtruth > 0) & np.isfinite(err)
             ranking.setdefault(f"completion_{lines}", []).append(
-                halves(cut(out.confidence, split.crop)[ok], err[ok]))
+                confident_halves(cut(out.confidence, split.crop)[ok], err[ok]))
             if lines == 16:
                 at = (split.sparse > 0) & np.isfinite(out.depth) \
                     & np.isfinite(prediction.depth)
