@@ -8,9 +8,10 @@ units) or (B, 2, h, w) depth and confidence in [0, 1]. The adapter runs the
 :class:`~depth_completion_ros.engine.preprocess.Preprocessor` of the weights' input spec on the
 engine's device (crop, normalise, pad to stride, K; the same module training uses), the network
 through the :class:`InferenceEngine`, and puts the result back at full size: NaN depth and 0
-confidence outside the crop and wherever the network's depth is not a positive finite number (a
-0 m output is no estimate). :func:`torch_model_factory` is the registry factory of a learned
-model: it builds the network, loads the checkpoint strictly (input spec compared) and wraps it.
+confidence outside the crop (the pipeline, which the node and the evaluation use, turns depths
+outside [min_depth, max_depth] into NaN as well). :func:`torch_model_factory` is the registry
+factory of a learned model: it builds the network, loads the checkpoint strictly (input spec
+compared) and wraps it.
 
 A refinement network (MSPN) also takes ``initial``: the depth of another registered model (D0)
 on the same frame, made by :func:`initial_depth` (where that model gives no depth, the nearest
@@ -98,10 +99,6 @@ class TorchModelAdapter(SpecModel):
         with timer.stage("postprocess"), torch.inference_mode():
             depth, conf = self.preprocessor.restore(out, height, width)
             depth_np, conf_np = depth[0].cpu().numpy(), conf[0].cpu().numpy()
-            # a network's 0 m, negative or infinite depth is no estimate, never a depth
-            invalid = ~(np.isfinite(depth_np) & (depth_np > 0))
-            depth_np[invalid] = np.nan
-            conf_np[invalid] = 0.0
         if start is not None:
             if self.confidence_from_initial:
                 conf_np = start.confidence.copy()

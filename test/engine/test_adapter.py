@@ -46,18 +46,6 @@ def test_crop_pad_round_trip_puts_output_back_at_full_size():
     assert set(out.timings_ms) == {"preprocess", "forward", "postprocess"}
 
 
-def test_zero_negative_and_infinite_network_depths_are_no_estimate():
-    module = PassThrough()
-    model = TorchModelAdapter(COMPLETION, module, InputSpec(), device="cpu")
-    sparse = np.full((4, 6), 7.0, np.float32)
-    sparse[0, 0], sparse[1, 1], sparse[2, 2] = 0.0, -3.0, np.inf
-    out = model.predict(np.zeros((4, 6, 3), np.uint8), sparse, np.eye(3))
-    bad = np.zeros((4, 6), bool)
-    bad[0, 0] = bad[1, 1] = bad[2, 2] = True
-    assert np.isnan(out.depth[bad]).all() and (out.confidence[bad] == 0).all()
-    assert (out.depth[~bad] == 7.0).all() and (out.confidence[~bad] == 0.5).all()
-
-
 def test_lidar_only_model_runs_without_an_image_and_refuses_no_lidar():
     module = PassThrough()
     model = TorchModelAdapter(LIDAR_ONLY, module, InputSpec(), device="cpu")

@@ -313,7 +313,9 @@ class Matrix:
 
 @pytest.fixture
 def matrix(harness, frames, msgs):
-    h = harness()
+    # no RGB-only tier: an image whose cloud was refused must go unserved here (with the default
+    # dropout_model, SAN would serve it from the image alone, which is not what this checks)
+    h = harness(dropout_model="none")
     assert h.wait_ready()
     m = Matrix(h, frames, msgs)
     m.check_depth(m.served(1.0), "first frame")

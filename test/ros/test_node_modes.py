@@ -90,7 +90,7 @@ def test_lidar_dropout_and_return_switch_modes(harness, frames, mono_model):
 
 
 def test_without_dropout_model_frames_are_unserved_and_reported(harness, frames):
-    h = harness(lidar_timeout=0.3, max_wait=0.05)
+    h = harness(lidar_timeout=0.3, max_wait=0.05, dropout_model="none")
     assert h.wait_ready()
     stamp = _feed_until(h, frames, 1.0, lambda: h.node.stats.unserved >= 3, cloud=False)
     assert h.count("depth") == 0
