@@ -7,13 +7,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from depth_completion_ros.networks.san.fusion import fuse_skips, inverse_to_depth
 from depth_completion_ros.networks.san.packnet import (
     InvDepth,
     PackLayerConv3d,
     PackNetSAN01Net,
     ResidualConv,
     UnpackLayerConv3d,
-    inverse_to_depth,
 )
 
 H, W = 64, 96
@@ -79,7 +79,7 @@ def test_fusion_is_weight_times_skip_plus_bias_plus_sparse_features_where_flagge
     with torch.no_grad():
         net.weight.copy_(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0]))
         net.bias.copy_(torch.tensor([0.5, 0.0, -1.0, 0.0, 1.0]))
-        fused = net._fuse(features, sparse, torch.tensor([True, False]))
+        fused = fuse_skips(features, sparse, net.weight, net.bias, torch.tensor([True, False]))
         net.weight.fill_(1.0)
         net.bias.fill_(0.0)
     for i, (w, b) in enumerate([(1, 0.5), (2, 0), (3, -1), (4, 0), (5, 1)]):

@@ -55,6 +55,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from depth_completion_ros.networks.san.fusion import (
+    MIN_DEPTH,
+    fuse_skips,
+    has_measurements,
+    inverse_to_depth,
+)
 from depth_completion_ros.networks.san.sparse import SparseEncoder
 
 #: channels at full resolution (``ni``) and at strides 2 ... 32 (``n1`` ... ``n5``)
@@ -65,10 +71,6 @@ BLOCKS = (2, 2, 3, 3)
 PACK_KERNELS = (5, 3, 3, 3, 3)
 #: 3D features of the packing / unpacking layers
 FEATURES_3D = 4
-#: the inverse depth heads' sigmoid is divided by this (metres): depth >= MIN_DEPTH
-MIN_DEPTH = 0.5
-#: the smallest inverse depth used when inverting (1/m; their ``inv2depth``)
-INVERSE_FLOOR = 1e-6
 #: heights and widths must be multiples of this (five packs by 2)
 SIZE_MULTIPLE = 32
 
@@ -274,18 +276,12 @@ class PackNetSAN01Net(nn.Module):
         features = [*skips[1:], x]
         completion = torch.zeros(rgb.shape[0], dtype=torch.bool, device=rgb.device)
         if sparse is not None:
-            completion = (sparse > 0).flatten(1).any(1)
+            completion = has_measurements(sparse)
             if torch.onnx.is_in_onnx_export() or bool(completion.any()):
-                features = self._fuse(features, self.mconvs(sparse), completion)
+                features = fuse_skips(features, self.mconvs(sparse), self.weight, self.bias,
+                                      completion)
         inverse = self.decoder(features[-1], [skips[0], *features[:-1]])
         return PackNetSANOutputs(inverse, features, completion)
-
-    def _fuse(self, features: list[Tensor], sparse: list[Tensor],
-              completion: Tensor) -> list[Tensor]:
-        """``weight[i] * f + bias[i] + sparse_i`` where ``completion``, ``f`` elsewhere."""
-        flag = completion[:, None, None, None]
-        return [torch.where(flag, f * self.weight[i] + self.bias[i] + s, f)
-                for i, (f, s) in enumerate(zip(features, sparse))]
 
     def forward(self, rgb: Tensor, sparse: Tensor | None, K: Tensor) -> Tensor:
         """The engine's network contract: (B, 2, H, W) depth (metres, >= 0.5) and confidence.
@@ -301,13 +297,3 @@ class PackNetSAN01Net(nn.Module):
         coarse = inverse_to_depth(F.interpolate(inverse[1], scale_factor=2.0, mode="nearest"))
         confidence = torch.minimum(depth, coarse) / torch.maximum(depth, coarse)
         return torch.cat((depth, confidence), 1)
-
-
-def inverse_to_depth(inverse: Tensor) -> Tensor:
-    """Depth (m) of an inverse depth (1/m), the floor :data:`INVERSE_FLOOR` applied.
-
-    Example:
-        >>> inverse_to_depth(torch.tensor([2.0, 0.0])).tolist()
-        [0.5, 1000000.0]
-    """
-    return 1.0 / inverse.clamp(min=INVERSE_FLOOR)

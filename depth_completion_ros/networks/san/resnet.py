@@ -50,10 +50,14 @@ from torch import Tensor, nn
 
 from depth_completion_ros.networks.backbones.resnet import resnet_stage
 from depth_completion_ros.networks.layers import crop_like
+from depth_completion_ros.networks.san.fusion import (
+    MIN_DEPTH,
+    fuse_skips,
+    has_measurements,
+    inverse_to_depth,
+)
 from depth_completion_ros.networks.san.sparse import SparseEncoder
 
-#: the authors' InvDepth: inverse depth = sigmoid / MIN_DEPTH (depth >= 0.5 m)
-MIN_DEPTH = 0.5
 #: floor of the relative Laplace scale (keeps exp(-b) below 1 and the likelihood finite)
 MIN_SCALE = 1e-3
 
@@ -96,23 +100,6 @@ class UpBlock(nn.Module):
                        skip)
         out: Tensor = self.fuse(torch.cat((self.reduce(up), skip), dim=1))
         return out
-
-
-def has_measurements(sparse: Tensor) -> Tensor:
-    """(B,) bool: the sample has at least one measured pixel (completion mode)."""
-    return (sparse > 0).flatten(1).any(dim=1)
-
-
-def fuse_skips(skips: list[Tensor], sparse_feats: list[Tensor], weight: Tensor, bias: Tensor,
-               completion: Tensor) -> list[Tensor]:
-    """SAN's fusion ``w_i · skip_i + b_i + sparse_i`` for the samples in ``completion`` mode
-    (B,) bool; the others keep their skips unchanged. Sparse maps are cropped to the skips."""
-    fused = []
-    select = completion[:, None, None, None]
-    for i, (skip, feats) in enumerate(zip(skips, sparse_feats)):
-        mixed = skip * weight[i] + crop_like(feats, skip) + bias[i]
-        fused.append(torch.where(select, mixed, skip))
-    return fused
 
 
 class SANResNet(nn.Module):
@@ -173,4 +160,4 @@ class SANResNet(nn.Module):
             x = up(x, skip)
         inverse = torch.sigmoid(self.depth_head(x)) / MIN_DEPTH
         scale = F.softplus(self.unc_head(x)) + MIN_SCALE
-        return torch.cat((1.0 / inverse, torch.exp(-scale)), dim=1)
+        return torch.cat((inverse_to_depth(inverse), torch.exp(-scale)), dim=1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from depth_completion_ros.networks.san.resnet import MIN_DEPTH, SANResNet, ray_channels
+from depth_completion_ros.networks.san.fusion import MIN_DEPTH
+from depth_completion_ros.networks.san.resnet import SANResNet, ray_channels
 
 K = torch.tensor([[[200.0, 0, 60], [0, 200, 10], [0, 0, 1]]])
 
