@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from depth_completion_ros.evaluation.heldout import score_frame, split_frame
-from depth_completion_ros.geometry.crop import cut
-from depth_completion_ros.geometry.rings import estimate_rings
-from depth_completion_ros.io.kitti_raw import open_sequence
-from depth_completion_ros.metrics.confidence import confident_halves
+from depth_completion_ros.evaluation.heldout import (
+    confidence_ranking,
+    iter_drive_scans,
+    score_frame,
+)
 from depth_completion_ros.metrics.devkit import mean_metrics
 from depth_completion_ros.models import get_model
 from depth_completion_ros.models.checkpoint import read_checkpoint
@@ -55,38 +55,28 @@ def main() -> None:
     learned = get_model(meta.model, meta.config, checkpoint=args.checkpoint, device="cpu")
     models = {name: get_model(name) for name in BASELINES}
     models[meta.model] = learned
-    sequence = open_sequence(args.drive)
-    count = len(sequence.image_paths)
-    frames = range(min(count, args.max_frames) if args.max_frames else count)
     per: dict[tuple[str, int], list] = {}
     ranking: dict[tuple[str, int], list[tuple[float, float]]] = {}
     seconds: list[float] = []
-    for index in frames:
-        frame = sequence.frame(index)
-        height, width = frame.image.shape[:2]
-        camera = frame.calibration.camera(2, width, height)
-        rings = estimate_rings(frame.points, cut="pi")
-        K = camera.intrinsics()
+    frames = 0
+    for frames, scan in enumerate(iter_drive_scans(args.drive, args.max_frames), 1):
         for lines in args.lines:
-            split = split_frame(frame.points, rings, frame.calibration.lidar_to_camera(), camera,
-                                lines)
+            split = scan.split(lines)
             confidences = {}
             for name, model in models.items():
                 tick = time.monotonic()
-                out = model.predict(frame.image, split.sparse, K)
-                confidences[name] = cut(out.confidence, split.crop)
+                out = model.predict(scan.rgb, split.sparse, scan.K)
+                confidences[name] = out.confidence
                 if name == meta.model:
                     seconds.append(time.monotonic() - tick)
-                    err = np.abs(cut(out.depth, split.crop) - split.groundtruth)
-                    scored = (split.groundtruth > 0) & np.isfinite(err)
                     for source in (meta.model, "classical"):
                         ranking.setdefault((source, lines), []).append(
-                            confident_halves(confidences[source][scored], err[scored]))
+                            confidence_ranking(out.depth, confidences[source], split))
                 per.setdefault((name, lines), []).append(score_frame(out.depth, split))
-        print(f"frame {index}: {seconds[-1]:.1f} s for {meta.model} at {args.lines[-1]} lines",
-              flush=True)
+        print(f"frame {frames - 1}: {seconds[-1]:.1f} s for {meta.model} at {args.lines[-1]} "
+              f"lines", flush=True)
     table: dict[str, dict[str, float]] = {}
-    print(f"\n{args.drive.name}: {len(frames)} frames, held-out beams; RMSE / MAE mm "
+    print(f"\n{args.drive.name}: {frames} frames, held-out beams; RMSE / MAE mm "
           f"(change of RMSE against classical)")
     for lines in args.lines:
         base = mean_metrics(per[("classical", lines)])
@@ -115,7 +105,7 @@ def main() -> None:
                f"{os.getloadavg()}")
     print(f"{meta.model}: {np.median(seconds):.1f} s per frame (median), {machine}")
     if args.json:
-        args.json.write_text(json.dumps({"drive": args.drive.name, "frames": len(frames),
+        args.json.write_text(json.dumps({"drive": args.drive.name, "frames": frames,
                                          "checkpoint": args.checkpoint.name,
                                          "seconds_median": float(np.median(seconds)),
                                          "machine": machine, "scores": table}, indent=2))

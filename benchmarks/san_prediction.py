@@ -35,12 +35,13 @@ import numpy as np
 import torch
 
 from depth_completion_ros.benchmark.machine import describe, machine_info
-from depth_completion_ros.evaluation.heldout import score_frame, split_frame
+from depth_completion_ros.evaluation.heldout import (
+    confidence_ranking,
+    iter_drive_scans,
+    score_frame,
+)
 from depth_completion_ros.evaluation.prior import median_depth_prior
-from depth_completion_ros.geometry.crop import KITTI_CROP, cut
-from depth_completion_ros.geometry.rings import estimate_rings
-from depth_completion_ros.io.kitti_raw import open_sequence
-from depth_completion_ros.metrics.confidence import confident_halves
+from depth_completion_ros.geometry.crop import KITTI_CROP
 from depth_completion_ros.metrics.devkit import frame_metrics, mean_metrics
 from depth_completion_ros.models import get_model
 from depth_completion_ros.models.checkpoint import read_checkpoint
@@ -87,43 +88,31 @@ def main() -> None:
     meta, _ = read_checkpoint(args.checkpoint)
     san = get_model(meta.model, meta.config, checkpoint=args.checkpoint, device="cpu")
     classical = get_model("classical")
-    sequence = open_sequence(args.drive)
-    count = len(sequence.image_paths)
-    frames = range(min(count, args.max_frames) if args.max_frames else count)
     per: dict[str, list] = {}
     ranking: dict[str, list[tuple[float, float]]] = {}
     measured: dict[str, list[float]] = {"completion": [], "prediction": []}
     seconds: list[float] = []
-    for index in frames:
-        frame = sequence.frame(index)
-        height, width = frame.image.shape[:2]
-        camera = frame.calibration.camera(2, width, height)
-        rings = estimate_rings(frame.points, cut="pi")
-        K, to_camera = camera.intrinsics(), frame.calibration.lidar_to_camera()
-        hidden = split_frame(frame.points, rings, to_camera, camera, 0)
+    frames = 0
+    for frames, scan in enumerate(iter_drive_scans(args.drive, args.max_frames), 1):
+        hidden = scan.split(0)
         tick = time.monotonic()
-        prediction = san.predict(frame.image, None, K)
+        prediction = san.predict(scan.rgb, None, scan.K)
         seconds.append(time.monotonic() - tick)
         per.setdefault("san_prediction", []).append(score_frame(prediction.depth, hidden))
-        scored = hidden.groundtruth > 0
-        err = np.abs(cut(prediction.depth, hidden.crop) - hidden.groundtruth)
-        ok = scored & np.isfinite(err)
         ranking.setdefault("prediction", []).append(
-            confident_halves(cut(prediction.confidence, hidden.crop)[ok], err[ok]))
-        box = KITTI_CROP.box(height, width, clamp=True)
+            confidence_ranking(prediction.depth, prediction.confidence, hidden))
+        box = KITTI_CROP.box(*scan.rgb.shape[:2], clamp=True)
         assert box == hidden.crop, "the prior's crop and the scored crop differ"
         for name, prior in priors.items():
             per.setdefault(name, []).append(frame_metrics(prior, hidden.groundtruth))
         for lines in args.lines:
-            split = split_frame(frame.points, rings, to_camera, camera, lines)
-            out = san.predict(frame.image, split.sparse, K)
+            split = scan.split(lines)
+            out = san.predict(scan.rgb, split.sparse, scan.K)
             per.setdefault(f"san_{lines}", []).append(score_frame(out.depth, split))
             per.setdefault(f"classical_{lines}", []).append(
-                score_frame(classical.predict(frame.image, split.sparse, K).depth, split))
-            err = np.abs(cut(out.depth, split.crop) - split.groundtruth)
-            ok = (split.groundtruth > 0) & np.isfinite(err)
+                score_frame(classical.predict(scan.rgb, split.sparse, scan.K).depth, split))
             ranking.setdefault(f"completion_{lines}", []).append(
-                confident_halves(cut(out.confidence, split.crop)[ok], err[ok]))
+                confidence_ranking(out.depth, out.confidence, split))
             if lines == 16:
                 at = (split.sparse > 0) & np.isfinite(out.depth) \
                     & np.isfinite(prediction.depth)
@@ -131,9 +120,9 @@ def main() -> None:
                                                     .mean()))
                 measured["prediction"].append(float(np.abs(prediction.depth[at]
                                                            - split.sparse[at]).mean()))
-        print(f"frame {index}: prediction {seconds[-1]:.1f} s", flush=True)
+        print(f"frame {frames - 1}: prediction {seconds[-1]:.1f} s", flush=True)
     table: dict[str, dict[str, float]] = {}
-    print(f"\n{args.drive.name}: {len(frames)} frames (never trained on); RMSE / MAE mm")
+    print(f"\n{args.drive.name}: {frames} frames (never trained on); RMSE / MAE mm")
     for name, scores in per.items():
         mean = mean_metrics(scores)
         assert mean is not None
@@ -162,7 +151,7 @@ def main() -> None:
     machine = describe(machine_info())
     print(f"san prediction: {np.median(seconds):.1f} s per frame (median), {machine}")
     if args.json:
-        args.json.write_text(json.dumps({"drive": args.drive.name, "frames": len(frames),
+        args.json.write_text(json.dumps({"drive": args.drive.name, "frames": frames,
                                          "checkpoint": args.checkpoint.name,
                                          "train_config": args.train_config.name,
                                          "machine": machine, "scores": table}, indent=2))

@@ -33,6 +33,7 @@ from depth_completion_ros.geometry.crop import KITTI_CROP, Box, cut
 from depth_completion_ros.geometry.projection import project_to_depth
 from depth_completion_ros.geometry.rings import estimate_rings
 from depth_completion_ros.io.kitti_raw import open_sequence
+from depth_completion_ros.metrics.confidence import confident_halves
 from depth_completion_ros.metrics.devkit import DepthMetrics, frame_metrics
 
 #: variant name -> input lines (the beam split of :mod:`~depth_completion_ros.geometry.beams`:
@@ -148,3 +149,44 @@ def iter_drive(root: str | Path, variant: str = "32"
         camera = frame.calibration.camera(2, width, height)
         yield (frame.image, camera.intrinsics(),
                prepare_frame(frame.points, frame.calibration.lidar_to_camera(), camera, variant))
+
+
+def confidence_ranking(depth: Array, confidence: Array, frame: HeldoutFrame
+                       ) -> tuple[float, float]:
+    """Full-size prediction (H, W) metres and its confidence against the frame's hidden pixels:
+    (MAE of the more confident half, MAE of the rest), metres
+    (:func:`~depth_completion_ros.metrics.confidence.confident_halves`)."""
+    err = np.abs(cut(depth, frame.crop) - frame.groundtruth)
+    ok = (frame.groundtruth > 0) & np.isfinite(err)
+    return confident_halves(cut(confidence, frame.crop)[ok], err[ok])
+
+
+@dataclass(frozen=True)
+class DriveScan:
+    """One frame of a KITTI drive ready for :func:`split_frame` at any line count: rgb, its
+    camera (cam 2) and K, the scan's points and protocol rings, LiDAR -> camera (4, 4)."""
+
+    rgb: UInt8Array
+    camera: PinholeCamera
+    K: Float64Array
+    points: Array
+    rings: IntArray
+    lidar_to_camera: Float64Array
+
+    def split(self, lines: int) -> HeldoutFrame:
+        """The protocol's split of this scan at ``lines`` input lines (0: every ring hidden)."""
+        return split_frame(self.points, self.rings, self.lidar_to_camera, self.camera, lines)
+
+
+def iter_drive_scans(root: str | Path, max_frames: int = 0) -> Iterator[DriveScan]:
+    """:class:`DriveScan` of each frame of a KITTI drive (the first ``max_frames``; 0 = all),
+    rings by the protocol's estimate (``cut="pi"``)."""
+    sequence = open_sequence(root)
+    count = len(sequence.image_paths)
+    for index in range(min(count, max_frames) if max_frames else count):
+        frame = sequence.frame(index)
+        height, width = frame.image.shape[:2]
+        camera = frame.calibration.camera(2, width, height)
+        yield DriveScan(frame.image, camera, camera.intrinsics(), frame.points,
+                        estimate_rings(frame.points, cut="pi"),
+                        frame.calibration.lidar_to_camera())

@@ -43,3 +43,29 @@ def test_sample_split_uses_disjoint_beams(sample_dir):
 def test_unknown_variant(sample_dir):
     with pytest.raises(InputError, match="variant"):
         prepare_frame(np.zeros((3, 4), np.float32), np.eye(4), None, "8")
+
+
+def test_drive_scans_split_as_the_protocol_and_rank_a_confidence(sample_dir):
+    from depth_completion_ros.evaluation.heldout import (
+        confidence_ranking,
+        iter_drive_scans,
+        split_frame,
+    )
+
+    scans = list(iter_drive_scans(sample_dir, max_frames=2))
+    assert len(scans) == 2
+    scan = scans[0]
+    split = scan.split(16)
+    direct = split_frame(scan.points, scan.rings, scan.lidar_to_camera, scan.camera, 16)
+    np.testing.assert_array_equal(split.sparse, direct.sparse)
+    np.testing.assert_array_equal(split.groundtruth, direct.groundtruth)
+    # a prediction off by 1 m where the confidence is high, by 3 m elsewhere
+    depth = np.full(split.sparse.shape, np.nan, np.float32)
+    x0, y0, w, h = split.crop
+    truth = np.where(split.groundtruth > 0, split.groundtruth, 10.0)
+    confidence = np.zeros_like(depth)
+    confidence[y0:y0 + h, x0:x0 + w][:, : w // 2] = 1.0
+    offset = np.where(confidence[y0:y0 + h, x0:x0 + w] > 0, 1.0, 3.0)
+    depth[y0:y0 + h, x0:x0 + w] = truth + offset
+    hi, lo = confidence_ranking(depth, confidence, split)
+    assert hi < lo and lo == pytest.approx(3.0)
