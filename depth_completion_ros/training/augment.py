@@ -3,7 +3,10 @@
 Pixel convention of the package: pixel ``u`` covers ``[u, u + 1)`` and a point projects to
 ``floor(fx * X / Z + cx)``. A crop starting at ``(x0, y0)`` moves the principal point by
 ``(-x0, -y0)``; a horizontal flip of a W-pixel-wide image maps ``x -> W - x``, so ``cx -> W - cx``
-(pixel ``u`` becomes ``W - 1 - u``, exactly the array reversal). Colour jitter changes RGB only.
+(pixel ``u`` becomes ``W - 1 - u``, exactly the array reversal). Scaling an image by ``(sx, sy)``
+maps ``x -> sx * x``: ``K`` is multiplied by ``diag(sx, sy, 1)``, the RGB is resampled, and each
+LiDAR pixel ``u`` moves to ``floor(sx * (u + 0.5))`` unchanged in depth (measurements are never
+interpolated; with ``sx, sy >= 1`` no two land on one pixel). Colour jitter changes RGB only.
 
 Example:
     >>> import numpy as np
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 from depth_completion_ros.arrays import Float32Array, Float64Array, UInt8Array
@@ -80,6 +84,45 @@ def random_crop(sample: Sample, width: int, height: int, rng: np.random.Generato
     return crop(sample, x0, y0, width, height)
 
 
+def scale_intrinsics(K: Float64Array, sx: float, sy: float) -> Float64Array:
+    """(3, 3) intrinsics of the image resized by ``(sx, sy)``: ``diag(sx, sy, 1) @ K``."""
+    out: Float64Array = np.diag([sx, sy, 1.0]) @ np.array(K, np.float64)
+    return out
+
+
+def move_points(depth: Float32Array, sx: float, sy: float, width: int,
+                height: int) -> Float32Array:
+    """(height, width) sparse depth with each measured pixel of ``depth`` moved to
+    ``floor(s * (u + 0.5))``, its value kept (no interpolation between measurements)."""
+    rows, cols = np.nonzero(depth > 0)
+    out = np.zeros((height, width), np.float32)
+    out[np.minimum((sy * (rows + 0.5)).astype(np.int64), height - 1),
+        np.minimum((sx * (cols + 0.5)).astype(np.int64), width - 1)] = depth[rows, cols]
+    return out
+
+
+def scale(sample: Sample, width: int, height: int) -> Sample:
+    """``sample`` resized to ``width`` x ``height`` (at least its size: a zoom in), K with it.
+
+    Raises:
+        ValueError: a target size smaller than the sample (points would collide).
+    """
+    h, w = sample.sparse.shape
+    if width < w or height < h:
+        raise ValueError(f"scale: {w}x{h} to {width}x{height} shrinks the sample")
+    sx, sy = width / w, height / h
+    size = (width, height)
+    rgb: UInt8Array = np.asarray(cv2.resize(np.ascontiguousarray(sample.rgb), size,
+                                            interpolation=cv2.INTER_LINEAR), np.uint8)
+    initial: Float32Array | None = None
+    if sample.initial is not None:
+        initial = np.asarray(cv2.resize(np.ascontiguousarray(sample.initial), size,
+                                        interpolation=cv2.INTER_NEAREST), np.float32)
+    return replace(sample, rgb=rgb, sparse=move_points(sample.sparse, sx, sy, width, height),
+                   target=move_points(sample.target, sx, sy, width, height),
+                   K=scale_intrinsics(sample.K, sx, sy), initial=initial)
+
+
 def flip(sample: Sample) -> Sample:
     """``sample`` mirrored left-right, its principal point with it."""
     return replace(sample, rgb=sample.rgb[:, ::-1], sparse=sample.sparse[:, ::-1],
@@ -101,11 +144,22 @@ def jitter_colour(rgb: UInt8Array, brightness: float, contrast: float,
 
 
 def augment(sample: Sample, *, width: int, height: int, flip_probability: float,
-            colour_jitter: float, rng: np.random.Generator, skip_top_rows: int = 0) -> Sample:
+            colour_jitter: float, rng: np.random.Generator, skip_top_rows: int = 0,
+            scale_max: float = 1.0) -> Sample:
     """Random crop (:func:`random_crop`), flip with ``flip_probability``, colour jitter of
     strength ``colour_jitter`` (factors uniform in ``[1 - j, 1 + j]``), drawn from ``rng`` in
-    that order."""
-    sample = random_crop(sample, width, height, rng, skip_top_rows=skip_top_rows)
+    that order. With ``scale_max`` > 1 a zoom factor ``s`` uniform in ``[1, scale_max]`` is
+    drawn first: the crop is ``1 / s`` of the patch size, then resized to it (:func:`scale`)."""
+    if scale_max > 1.0:
+        zoom = float(rng.uniform(1.0, scale_max))
+        full_h, full_w = sample.sparse.shape
+        out_w, out_h = min(width or full_w, full_w), min(height or full_h, full_h)
+        window_w, window_h = max(1, round(out_w / zoom)), max(1, round(out_h / zoom))
+        sample = random_crop(sample, window_w, window_h, rng,
+                             skip_top_rows=skip_top_rows)
+        sample = scale(sample, out_w, out_h)
+    else:
+        sample = random_crop(sample, width, height, rng, skip_top_rows=skip_top_rows)
     if rng.random() < flip_probability:
         sample = flip(sample)
     if colour_jitter > 0:

@@ -144,7 +144,7 @@ def draw_batch(dataset: TrainingSet, data: DataSection, batch_size: int,
         sample = augment(sample, width=data.patch_width,
                          height=data.patch_height, flip_probability=data.flip_probability,
                          colour_jitter=data.colour_jitter, rng=rng,
-                         skip_top_rows=data.skip_top_rows)
+                         skip_top_rows=data.skip_top_rows, scale_max=data.scale_max)
         samples.append(contiguous(sample))
     return samples
 

@@ -54,8 +54,11 @@ def protocol_text(config: TrainConfig, steps: int) -> str:
                  f"{optim.weight_decay:g}, {sched.kind} schedule warm-up {sched.warmup_steps}, "
                  f"{steps} steps x {config.run.batch_size * optim.accumulate} samples of "
                  f"{data.patch_width or 'full'}x{data.patch_height or 'full'}, flip "
-                 f"{data.flip_probability:g}, colour jitter {data.colour_jitter:g}, seed "
-                 f"{config.run.seed}")
+                 f"{data.flip_probability:g}, colour jitter {data.colour_jitter:g}"
+                 + (f", zoom 1-{data.scale_max:g}" if data.scale_max > 1 else "")
+                 + f", seed {config.run.seed}")
+    if config.model.init:
+        parts.append(f"fine-tuned from {Path(config.model.init).name}")
     parts.append(f"git {git_commit()}")
     return "; ".join(parts)
 

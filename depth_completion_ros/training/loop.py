@@ -2,9 +2,10 @@
 
 A run folder holds ``config.yaml`` (the resolved config), ``log.csv`` (+ ``tensorboard/`` when
 installed), ``state.pt`` (resumable training state, :mod:`.state`), ``last.pt`` (deployable,
-format 2, the final weights) and ``best.pt`` (deployable, the lowest validation RMSE so far;
-without validation sources none). Stops at ``run.max_steps`` or after ``run.max_minutes`` of
-this invocation, saving the state either way, so ``resume`` continues to ``max_steps``.
+format 2, the final weights) and ``best.pt`` (deployable, the lowest validation score so far,
+``validation.select``; without validation sources none). Stops at ``run.max_steps`` or after
+``run.max_minutes`` of this invocation, saving the state either way, so ``resume`` continues to
+``max_steps``. ``model.init`` starts the weights from a deployable checkpoint (fine-tuning).
 
 With several processes (torchrun, :mod:`.distributed`) each rank trains on its own shard of the
 frames through ``DistributedDataParallel``; rank 0 alone validates, logs and writes the folder,
@@ -29,6 +30,7 @@ import yaml
 from depth_completion_ros.engine.device import select_device
 from depth_completion_ros.engine.preprocess import Preprocessor
 from depth_completion_ros.models import get_entry
+from depth_completion_ros.models.checkpoint import apply_checkpoint, read_checkpoint
 from depth_completion_ros.models.registry import LearnedNetwork, build_config
 from depth_completion_ros.networks.losses.image import with_image_loss
 from depth_completion_ros.training import distributed
@@ -93,7 +95,8 @@ class Trainer:
 
     Raises:
         ConfigError, DataFormatError, CalibrationError: bad config or data (before any step).
-        CheckpointError: ``resume`` without a readable state.
+        CheckpointError: ``resume`` without a readable state; a ``model.init`` checkpoint
+            that is unreadable or does not match the model.
     """
 
     def __init__(self, config: TrainConfig, out_dir: Path, *, resume: bool = False,
@@ -131,7 +134,14 @@ class Trainer:
                        precision: MixedPrecision) -> RunState:
         typed = build_config(config_cls, self.model_config, source="model config")
         build = network.build_training if self.config.loss.image_weight else None
-        module = (build or network.build)(typed).to(self.device).train()
+        module = (build or network.build)(typed)
+        if self.config.model.init:
+            meta, state = read_checkpoint(self.config.model.init)
+            apply_checkpoint(meta, state, module, path=self.config.model.init,
+                             model_name=self.config.model.name,
+                             input_spec=network.input_spec)
+            LOG.info("weights start from %s", self.config.model.init)
+        module = module.to(self.device).train()
         optim, seed, dist = self.config.optim, self.config.run.seed, self.dist
         optimiser = torch.optim.AdamW(module.parameters(), lr=optim.lr,
                                       betas=(optim.betas[0], optim.betas[1]),
@@ -273,7 +283,7 @@ class Trainer:
         result.metrics = validate(state.module, self.spec, self.network.input_spec,
                                   self.val_frames, self.config.validation.lines,
                                   initial=self.initial)
-        score = result.metrics["rmse_mm"]
+        score = result.metrics[self.config.validation.select]
         LOG.info("step %d validation: %s", state.step,
                  ", ".join(f"{k} {v:.1f}" for k, v in result.metrics.items()))
         if state.best_score is None or score < state.best_score:

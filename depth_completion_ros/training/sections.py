@@ -61,11 +61,19 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class ModelSection:
-    """Which network: registry name, size variant, then config overrides on top of it."""
+    """Which network: registry name, size variant, then config overrides on top of it.
+
+    Attributes:
+        init: a deployable checkpoint of the same model whose weights start the run
+            (fine-tuning; "" = random initialisation). Read as any user's checkpoint (no
+            arbitrary pickled code); its architecture must match the config's exactly.
+            Optimiser state starts afresh; ``resume`` continues a run instead.
+    """
 
     name: str = ""
     variant: str = "full"
     config: Mapping[str, Any] = field(default_factory=dict)
+    init: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,9 @@ class DataSection:
         flip_probability: horizontal flip (mirrors the principal point).
         colour_jitter: brightness / contrast / saturation factors drawn from [1 - j, 1 + j],
             RGB only (0 = off).
+        scale_max: zoom-in augmentation: a window of 1 / s of the patch, s uniform in
+            [1, scale_max], resized to the patch with K scaled and LiDAR pixels moved, not
+            interpolated (:func:`~depth_completion_ros.training.augment.scale`); 1 = off.
         cache: keep decoded frames in memory (about 3.5 MB per KITTI frame).
     """
 
@@ -95,6 +106,7 @@ class DataSection:
     skip_top_rows: int = 0
     flip_probability: float = 0.5
     colour_jitter: float = 0.2
+    scale_max: float = 1.0
     cache: bool = True
 
     def __post_init__(self) -> None:
@@ -105,6 +117,8 @@ class DataSection:
         if not 0.0 <= self.flip_probability <= 1.0:
             raise ConfigError(f"data.flip_probability must be in [0, 1], got "
                               f"{self.flip_probability}")
+        if not 1.0 <= self.scale_max <= 4.0:
+            raise ConfigError(f"data.scale_max must be in [1, 4], got {self.scale_max}")
         if not 0.0 <= self.colour_jitter < 1.0:
             raise ConfigError(f"data.colour_jitter must be in [0, 1), got {self.colour_jitter}")
 
@@ -118,17 +132,23 @@ class ValidationSection:
         lines: input line counts scored (the evaluation's variants: 32, 16).
         every: validate every N optimiser steps (and at the end).
         max_frames: frames per source (0 = all).
+        select: the score that picks ``best.pt``: ``rmse_mm`` (default) or ``mae_mm``, their
+            means over ``lines``.
     """
 
     sources: tuple[SourceConfig, ...] = ()
     lines: tuple[int, ...] = (32, 16)
     every: int = 200
     max_frames: int = 0
+    select: str = "rmse_mm"
 
     def __post_init__(self) -> None:
         if self.every < 1 or self.max_frames < 0:
             raise ConfigError(f"validation.every must be >= 1 and max_frames >= 0, got "
                               f"{self.every} / {self.max_frames}")
+        if self.select not in ("rmse_mm", "mae_mm"):
+            raise ConfigError(f"validation.select must be rmse_mm or mae_mm, got "
+                              f"{self.select!r}")
         check_lines(self.lines, "validation.lines")
         if any(s.kind == "kitti_dc" for s in self.sources):
             raise ConfigError("validation.sources: held-out-beam validation needs LiDAR scans "

@@ -68,7 +68,8 @@ def validate(module: torch.nn.Module, spec: ModelSpec, input_spec: InputSpec,
 
     Returns:
         ``rmse_mm_<lines>``, ``mae_mm_<lines>`` per line count and their means ``rmse_mm``,
-        ``mae_mm`` (the best checkpoint is the lowest ``rmse_mm``); empty without frames.
+        ``mae_mm`` (``validation.select`` names the one that picks the best checkpoint);
+        empty without frames.
     """
     if not frames:
         return {}

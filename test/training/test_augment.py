@@ -14,6 +14,7 @@ from depth_completion_ros.training.augment import (
     flip,
     jitter_colour,
     random_crop,
+    scale,
 )
 
 WIDTH, HEIGHT = 160, 96
@@ -84,3 +85,40 @@ def test_same_generator_state_same_sample(sample: Sample):
                        rng=np.random.default_rng(seed))
     a, b = draw(7), draw(7)
     assert all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("rgb", "sparse", "K"))
+
+
+@pytest.mark.parametrize("size", [(160, 96), (240, 144), (333, 101)])
+def test_scale_moves_points_with_the_intrinsics(sample: Sample, points: np.ndarray, size):
+    """Each measurement keeps its depth and lands within half a source pixel (in output pixels)
+    of where the scaled K projects its point; no measurement is lost or interpolated."""
+    width, height = size
+    out = scale(sample, width, height)
+    sx, sy = width / WIDTH, height / HEIGHT
+    assert out.rgb.shape == (height, width, 3) and out.sparse.shape == (height, width)
+    assert out.K[0, 0] == pytest.approx(90.0 * sx) and out.K[1, 2] == pytest.approx(45.7 * sy)
+    kept = sample.sparse[sample.sparse > 0]
+    assert np.array_equal(np.sort(out.sparse[out.sparse > 0]), np.sort(kept))
+    assert np.count_nonzero(out.target) == np.count_nonzero(sample.target)
+    z = points[:, 2].astype(np.float32)
+    u = out.K[0, 0] * points[:, 0] / points[:, 2] + out.K[0, 2]
+    v = out.K[1, 1] * points[:, 1] / points[:, 2] + out.K[1, 2]
+    rows, cols = np.nonzero(out.sparse)
+    for r, c in zip(rows, cols):
+        match = np.flatnonzero(z == out.sparse[r, c])
+        assert match.size, "a depth that is not one of the points'"
+        du = np.abs(u[match] - (c + 0.5)).min()
+        dv = np.abs(v[match] - (r + 0.5)).min()
+        assert du <= sx / 2 + 0.5 + 1e-6 and dv <= sy / 2 + 0.5 + 1e-6
+    with pytest.raises(ValueError):
+        scale(sample, WIDTH - 1, HEIGHT)
+
+
+def test_zoom_in_augmentation_keeps_the_patch_size(sample: Sample):
+    rng = np.random.default_rng(3)
+    zooms = []
+    for _ in range(10):
+        out = augment(sample, width=64, height=32, flip_probability=0.0, colour_jitter=0.0,
+                      rng=rng, scale_max=2.0)
+        assert out.sparse.shape == (32, 64) and out.rgb.shape == (32, 64, 3)
+        zooms.append(out.K[0, 0] / 90.0)
+    assert min(zooms) >= 1.0 and max(zooms) <= 2.1 and max(zooms) - min(zooms) > 0.3

@@ -114,3 +114,29 @@ def test_wall_clock_limit_stops_and_saves(tiny_config: Callable[..., TrainConfig
     result = Trainer(tiny_config(run={"max_minutes": 1e-6}), tmp_path).run()
     assert result.stopped_by == "max_minutes" and result.step <= 1
     assert (tmp_path / STATE_FILE).is_file() and result.last is not None and result.best is None
+
+
+def test_init_starts_from_a_checkpoint(trained_run, tiny_config: Callable[..., TrainConfig],
+                                       tmp_path: Path):
+    """model.init: the weights before the first step are the checkpoint's (fine-tuning); a
+    checkpoint of another architecture is refused before any step."""
+    from depth_completion_ros.errors import CheckpointError
+
+    _, result, _ = trained_run
+    trainer = Trainer(tiny_config(model={"init": str(result.last)}), tmp_path / "fine")
+    for key, value in result.module.state_dict().items():
+        torch.testing.assert_close(trainer.state.module.state_dict()[key], value)
+    other = {"name": "cspn", "variant": "small", "config": {"prop_time": 2, "width": 8},
+             "init": str(result.last)}
+    with pytest.raises(CheckpointError, match="does not match"):
+        Trainer(tiny_config(model=other), tmp_path / "other")
+
+
+def test_best_checkpoint_follows_the_selected_score(tiny_config: Callable[..., TrainConfig],
+                                                    tmp_path: Path):
+    validation = {**VALIDATION, "every": 1, "select": "mae_mm"}
+    result = Trainer(tiny_config(run={"max_steps": 3}, validation=validation), tmp_path).run()
+    with (result.out_dir / "log.csv").open() as stream:
+        maes = [float(r["val_mae_mm"]) for r in csv.DictReader(stream) if r["val_mae_mm"]]
+    meta, _ = read_checkpoint(result.out_dir / "best.pt")
+    assert meta.metrics["val_mae_mm"] == pytest.approx(min(maes))
