@@ -9,8 +9,15 @@ mode), and never later than ``max_wait`` after it arrived:
   or the LiDAR counts as down (images then go alone), so a huge cloud is not held for the next
   ``buffer_size`` clouds (or for ever, when the LiDAR stops after it);
 - an image is paired with the buffered cloud whose stamp is nearest, if within ``slop``; it is
-  released at once when a cloud stamped at or after it is buffered (nothing nearer can come),
-  else it waits for a late cloud until ``max_wait`` has passed (:meth:`ImageDrivenSync.poll`);
+  released at once when nothing nearer can come: a cloud stamped at or after it is buffered, or
+  the LiDAR's period is known and the next cloud, due one period after the newest (less a tenth
+  of a period for jitter), would be farther from the image than the nearest buffered one. Else
+  it waits for a late cloud until ``max_wait`` has passed (:meth:`ImageDrivenSync.poll`). The
+  period rule matters on real rigs: a scan is stamped by its own clock (KITTI: about 10 ms
+  before the camera it triggers), so without it every image waited for the next scan, a whole
+  LiDAR period, before it could be served. The period is the median of the last
+  :data:`PERIOD_SAMPLES` stamp differences between consecutive clouds (known from the third
+  cloud on; forgotten on a reset or a dropout);
 - when no cloud has *arrived* for ``lidar_timeout`` (LiDAR dropout) the image is released alone
   at once;
 - start-up: before the first cloud, silence is counted from the first image's arrival, not from
@@ -41,6 +48,11 @@ ImageT = TypeVar("ImageT")
 CloudT = TypeVar("CloudT")
 
 MATCHED, LIDAR_TIMEOUT, UNMATCHED = Pairing.MATCHED, Pairing.LIDAR_TIMEOUT, Pairing.UNMATCHED
+
+#: consecutive-cloud stamp differences whose median is the LiDAR period
+PERIOD_SAMPLES = 8
+#: the next cloud is taken to come at most this fraction of a period early
+PERIOD_JITTER = 0.1
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,8 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
         self._last_cloud_arrival: float | None = None
         self._first_image_arrival: float | None = None
         self._last_image_stamp: float | None = None
+        self._last_cloud_stamp: float | None = None
+        self._gaps: deque[float] = deque(maxlen=PERIOD_SAMPLES)
         self.resets = 0
         self.unmatched = 0
 
@@ -137,11 +151,41 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
         released: list[SyncedFrame[ImageT, CloudT]] = []
         if self._clouds and stamp < self._clouds[-1][0]:
             self._reset()
+        if not self.lidar_alive():  # after a dropout the old period may no longer hold
+            self._gaps.clear()
+            self._last_cloud_stamp = None
+        if self._last_cloud_stamp is not None and stamp > self._last_cloud_stamp:
+            self._gaps.append(stamp - self._last_cloud_stamp)
+        self._last_cloud_stamp = stamp
         self._clouds.append((stamp, cloud))
         self._last_cloud_arrival = self._clock()
-        if self._waiting is not None and stamp >= self._waiting[0]:
+        if self._waiting is not None and self._settled(self._waiting[0]):
             released.append(self._release_waiting())
         return released
+
+    def lidar_period(self) -> float | None:
+        """Median (the lower one of an even count: the shorter period releases less eagerly)
+        of the recent stamp differences of consecutive clouds, seconds; None until two
+        differences are known."""
+        if len(self._gaps) < 2:
+            return None
+        ordered = sorted(self._gaps)
+        return ordered[(len(ordered) - 1) // 2]
+
+    def _settled(self, stamp: float) -> bool:
+        """True when no cloud yet to come can be nearer to an image stamped ``stamp`` than one
+        already buffered (see the module's rules)."""
+        if not self._clouds:
+            return False
+        newest = self._clouds[-1][0]
+        if newest >= stamp:
+            return True
+        period = self.lidar_period()
+        if period is None:
+            return False
+        due = newest + (1.0 - PERIOD_JITTER) * period
+        nearest = min(abs(s - stamp) for s, _ in self._clouds)
+        return due - stamp > nearest
 
     def add_image(self, stamp: float, image: ImageT) -> list[SyncedFrame[ImageT, CloudT]]:
         """Offer an image; returns what is released now (this image and / or an older waiter)."""
@@ -158,7 +202,7 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
         self._waiting = (stamp, self._clock(), image)
         if not self.lidar_alive():
             released.append(self._emit(None, LIDAR_TIMEOUT))
-        elif self._clouds and self._clouds[-1][0] >= stamp:
+        elif self._settled(stamp):
             released.append(self._release_waiting())
         return released
 
@@ -211,5 +255,7 @@ class ImageDrivenSync(Generic[ImageT, CloudT]):
         run)."""
         self.resets += 1
         self._clouds.clear()
+        self._gaps.clear()
+        self._last_cloud_stamp = None
         self._waiting = None
         self._last_image_stamp = None

@@ -61,6 +61,27 @@ CASES = {
     "a newer image releases the waiting one": (
         [("cloud", 0.98, 0.97), ("image", 1.0, 1.0), ("image", 1.05, 1.05)],
         [[], [], [(1.0, 0.97, "matched")]]),
+    # KITTI's timing: each scan stamped 10 ms before the image it triggers, 10 Hz. From the
+    # third cloud the period (0.1 s) is known: the next scan is due 90 ms after the image,
+    # farther than the buffered one (10 ms), so the image goes at once instead of waiting.
+    "period known: an image is served on arrival": (
+        [("cloud", 0.001, 0.09), ("image", 0.002, 0.1), ("poll", 0.101, None),
+         ("cloud", 0.101, 0.19), ("image", 0.102, 0.2), ("cloud", 0.201, 0.29),
+         ("image", 0.202, 0.3), ("cloud", 0.301, 0.39), ("image", 0.302, 0.4)],
+        [[], [], [], [(0.1, 0.09, "matched")], [], [(0.2, 0.19, "matched")],
+         [(0.3, 0.29, "matched")], [], [(0.4, 0.39, "matched")]]),
+    # The same period, the image 60 ms after the newest scan: the next one (due 40 ms after the
+    # image) may be nearer, so the image waits for it.
+    "period known: a nearer scan may come, the image waits": (
+        [("cloud", 0.0, 0.0), ("cloud", 0.1, 0.1), ("cloud", 0.2, 0.2),
+         ("image", 0.261, 0.26), ("cloud", 0.301, 0.3)],
+        [[], [], [], [], [(0.26, 0.3, "matched")]]),
+    # A 2 s dropout: the period is learnt afresh (the 1.8 s gap is not a period).
+    "period forgotten over a dropout": (
+        [("cloud", 0.0, 0.0), ("cloud", 0.1, 0.1), ("cloud", 0.2, 0.2),
+         ("cloud", 2.2, 2.2), ("image", 2.215, 2.21), ("poll", 2.316, None),
+         ("cloud", 2.316, 2.3), ("cloud", 2.4, 2.4), ("image", 2.415, 2.41)],
+        [[], [], [], [], [], [(2.21, 2.2, "matched")], [], [], [(2.41, 2.4, "matched")]]),
     "stamps going backwards reset the buffer": (
         [("cloud", 0.0, 5.0), ("image", 0.01, 5.0), ("cloud", 0.1, 0.0), ("image", 0.11, 0.0)],
         [[], [(5.0, 5.0, "matched")], [], [(0.0, 0.0, "matched")]]),
