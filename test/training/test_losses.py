@@ -76,7 +76,7 @@ def test_uncertainty_loss_trains_the_confidence_towards_the_relative_error():
     for _ in range(600):
         optimiser.zero_grad()
         scale = torch.nn.functional.softplus(logit) + 1e-3
-        out = torch.cat((depth, torch.exp(-scale)), dim=1)
+        out = torch.cat((depth, torch.exp(-scale * depth / 10.0)), dim=1)
         uncertainty_loss(depth, out, target, 90.0).backward()
         optimiser.step()
     learned = (torch.nn.functional.softplus(logit) + 1e-3).detach()[0, 0, 0]

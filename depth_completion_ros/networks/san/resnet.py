@@ -31,8 +31,9 @@ module         layer                                             resolution  cha
   monocular network needs to learn the ground's geometry from few frames.
 - **Output** like the authors' ``InvDepth`` (inverse depth = sigmoid / 0.5, depth >= 0.5 m).
 - **Confidence** from an uncertainty head: a relative Laplace scale ``b = softplus(u) + 1e-3``
-  (expected |error| / depth), confidence ``exp(-b)``; trained by a Laplace likelihood of the
-  relative error (``training.losses``).
+  (expected |error| / depth), confidence ``exp(-b d / 10 m)``, i.e. of the expected absolute
+  error ``b d``; trained by a Laplace likelihood of the relative error
+  (:mod:`~depth_completion_ros.networks.losses.laplace`, which recovers ``b``).
 
 Example:
     >>> import torch
@@ -50,6 +51,7 @@ from torch import Tensor, nn
 
 from depth_completion_ros.networks.backbones.resnet import resnet_stage
 from depth_completion_ros.networks.layers import crop_like
+from depth_completion_ros.networks.losses.laplace import REFERENCE_M
 from depth_completion_ros.networks.san.fusion import (
     MIN_DEPTH,
     fuse_skips,
@@ -111,7 +113,7 @@ class SANResNet(nn.Module):
 
     ``forward(rgb, sparse, K)``: rgb (B, 3, H, W) in [0, 1], sparse (B, 1, H, W) metres (0 =
     none; a sample without any runs in prediction mode), K (B, 3, 3) of this input; returns
-    (B, 2, H, W): depth (metres, >= 0.5) and confidence ``exp(-b)`` in (0, 1).
+    (B, 2, H, W): depth d (metres, >= 0.5) and confidence ``exp(-b d / 10 m)`` in (0, 1).
     """
 
     def __init__(self, width: int = 16, *, ray_inputs: bool = True) -> None:
@@ -160,4 +162,5 @@ class SANResNet(nn.Module):
             x = up(x, skip)
         inverse = torch.sigmoid(self.depth_head(x)) / MIN_DEPTH
         scale = F.softplus(self.unc_head(x)) + MIN_SCALE
-        return torch.cat((inverse_to_depth(inverse), torch.exp(-scale)), dim=1)
+        depth = inverse_to_depth(inverse)
+        return torch.cat((depth, torch.exp(-scale * depth / REFERENCE_M)), dim=1)

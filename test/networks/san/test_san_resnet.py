@@ -88,3 +88,26 @@ def test_training_mixes_modes_and_both_get_gradients():
     assert net.stem[0].weight.grad is not None and float(net.stem[0].weight.grad.abs().sum()) > 0
     assert float(net.mconvs.mconvs[0].layer1[0].kernel.grad.abs().sum()) > 0
     assert float(net.weight.grad.abs().sum()) > 0
+
+
+def test_confidence_is_of_the_expected_absolute_error(net):
+    """confidence = exp(-b d / 10 m): one relative scale b everywhere, the deeper pixels are the
+    less confident (ranked by metres of expected error, not by relative error)."""
+    head = torch.nn.Conv2d(net.unc_head.in_channels, 1, 3, 1, 1)
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.constant_(head.bias, 0.3)
+    depth_head = torch.nn.Conv2d(net.depth_head.in_channels, 1, 3, 1, 1)
+    torch.manual_seed(0)
+    torch.nn.init.normal_(depth_head.weight, std=1.0)      # depths that vary over the image
+    with torch.no_grad():
+        original = net.unc_head, net.depth_head
+        net.unc_head, net.depth_head = head, depth_head
+        try:
+            out = net(torch.rand(1, 3, 32, 64), torch.zeros(1, 1, 32, 64), K)
+        finally:
+            net.unc_head, net.depth_head = original
+    b = float(torch.nn.functional.softplus(torch.tensor(0.3))) + 1e-3
+    depth, conf = out[0, 0], out[0, 1]
+    torch.testing.assert_close(conf, torch.exp(-b * depth / 10.0))
+    assert depth.max() > 1.2 * depth.min()
+    assert float(conf.flatten()[depth.argmax()]) < float(conf.flatten()[depth.argmin()])
