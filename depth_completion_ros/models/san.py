@@ -124,20 +124,20 @@ def factory(config: SANConfig, *, checkpoint: Path | None, device: Device | str 
 #: scored on every ring; ``prior`` = the per-pixel median-depth prior of the training frames.
 WEIGHTS = (
     WeightsSpec(
-        name="kitti_selfsup_small_v1", file="san_small_kitti_selfsup_v1.pt",
-        sha256="5ae544e6641e423bccd6b0870c3e87c92a12b75e1e6bced7c05e099d51178676",
+        name="kitti_selfsup_small_v2", file="san_small_kitti_selfsup_v2.pt",
+        sha256="6f3a4f833e89f7838215f8c50fd2de8c8add02fd25004de6b80d71ef38fa005c",
         input_spec=INPUT_SPEC,
         training_data="KITTI raw 2011_09_26_drive_0009 (51 frames) and 3 full-scan KITTI object "
                       "frames (testing_000000-000002), self-supervised on LiDAR beams (no "
                       "ground truth); selected on 3 other object frames",
-        recipe="depth-completion train --config config/train/san_small_selfsup.yaml, then "
-               "tools/half_weights.py on its best.pt (step 1000)",
-        scores={"seq16_prediction_rmse_mm": 11805.0, "seq16_prediction_mae_mm": 8113.7,
+        recipe="depth-completion train --config config/train/san_small_zoom.yaml, then "
+               "tools/half_weights.py on its best.pt (step 1450)",
+        scores={"seq16_prediction_rmse_mm": 10921.4, "seq16_prediction_mae_mm": 7449.8,
                 "seq16_prior_rmse_mm": 13912.8, "seq16_prior_mae_mm": 7915.5,
-                "seq16_rmse_mm_32": 9224.5, "seq16_mae_mm_32": 6532.5,
-                "seq16_rmse_mm_16": 10836.7, "seq16_mae_mm_16": 7334.5,
-                "seq16_rmse_mm_8": 11366.1, "seq16_mae_mm_8": 7807.0,
-                "seq16_rmse_mm_4": 12100.7, "seq16_mae_mm_4": 7961.2},
+                "seq16_rmse_mm_32": 8537.0, "seq16_mae_mm_32": 5942.0,
+                "seq16_rmse_mm_16": 9902.6, "seq16_mae_mm_16": 6677.6,
+                "seq16_rmse_mm_8": 11281.6, "seq16_mae_mm_8": 7623.5,
+                "seq16_rmse_mm_4": 11751.0, "seq16_mae_mm_4": 7638.6},
         license="CC BY-NC-SA 3.0 (from KITTI, Geiger et al. 2013)",
         config={"backbone": "resnet", "width": 16, "ray_inputs": True}),
 )
