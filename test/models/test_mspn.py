@@ -28,11 +28,6 @@ from depth_completion_ros.errors import (
     MissingWeightsError,
     ModelError,
 )
-from depth_completion_ros.geometry.beams import input_mask
-from depth_completion_ros.geometry.crop import KITTI_CROP, cut
-from depth_completion_ros.geometry.projection import project_to_depth
-from depth_completion_ros.geometry.rings import estimate_rings
-from depth_completion_ros.io.kitti_raw import open_sequence
 from depth_completion_ros.models import ModelInput, get_entry, get_model, mspn_propagate
 from depth_completion_ros.models.mspn import MSPNConfig, build_network
 from depth_completion_ros.networks.losses import masked_l1_l2
@@ -40,6 +35,8 @@ from depth_completion_ros.networks.propagation.mspn import first_iterations
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden" / "mspn.npz"
+#: tools/mspn_authors_reference.py's functions (its fixed inputs, its call of the authors' code)
+AUTHORS_REFERENCE = runpy.run_path(str(HERE.parents[1] / "tools" / "mspn_authors_reference.py"))
 GOLDEN_SIZE = (23, 37)
 #: tiny network, two steps per layer (test speed)
 TINY = {"width": 8, "embed_dim": 4, "min_iterations": 2, "second_iterations": 2,
@@ -203,22 +200,16 @@ def authors_refinement(state, g, d0, sd, num_samples):
 
 
 @pytest.fixture(scope="module")
-def kitti_lines(sample_dir):
+def kitti_lines():
     """Frame 0 of the embedded KITTI drive: sparse depth at 64 and 4 lines on a 56x200 window of
     the 1216x352 crop (a size the reference handles quickly) holding the most 4-line points, and
-    each line count's valid pixels in the whole crop (the authors' num_sample)."""
-    frame = open_sequence(sample_dir).frame(0)
-    height, width = frame.image.shape[:2]
-    camera = frame.calibration.camera(2, width, height)
-    rings = estimate_rings(frame.points, cut="pi")
-    box = KITTI_CROP.box(height, width)
-    full = {lines: cut(project_to_depth(frame.points[input_mask(rings, lines)],
-                                        frame.calibration.lidar_to_camera(), camera), box)
-            for lines in (64, 4)}
-    per_row = (full[4][:, 500:700] > 0).sum(1)
-    y0 = int(np.argmax(np.convolve(per_row, np.ones(56), "valid")))
-    return {lines: (int((d > 0).sum()), d[y0:y0 + 56, 500:700].copy())
-            for lines, d in full.items()}
+    each line count's valid pixels in the whole crop (the authors' num_sample): the inputs of
+    ``tools/mspn_authors_reference.py``."""
+    out = {}
+    for lines in (64, 4):
+        arrays = AUTHORS_REFERENCE["inputs"](lines)
+        out[lines] = (int(arrays["num_samples"]), arrays["sparse_depth"][0, 0].copy())
+    return out
 
 
 @pytest.mark.parametrize("lines", [64, 4])
@@ -346,8 +337,6 @@ if __name__ == "__main__":
     np.savez(GOLDEN, **_golden_outputs(helpers["formula_weights"], helpers["formula_inputs"]))
     print(f"wrote {GOLDEN}")
 
-
-AUTHORS_REFERENCE = runpy.run_path(str(HERE.parents[1] / "tools" / "mspn_authors_reference.py"))
 
 
 @pytest.mark.parametrize("lines", [64, 4])
