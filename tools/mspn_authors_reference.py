@@ -33,11 +33,10 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+from depth_completion_ros.evaluation.heldout import iter_drive_scans
 from depth_completion_ros.geometry.beams import input_mask
 from depth_completion_ros.geometry.crop import KITTI_CROP, cut
 from depth_completion_ros.geometry.projection import project_to_depth
-from depth_completion_ros.geometry.rings import estimate_rings
-from depth_completion_ros.io.kitti_raw import open_sequence
 from depth_completion_ros.paths import SAMPLE_DIR
 
 EMBED = 8
@@ -47,13 +46,10 @@ OUT = Path(__file__).resolve().parents[1] / "test" / "models" / "golden"
 
 def inputs(lines: int) -> dict[str, np.ndarray]:
     """The fixed inputs of one line count (see the module docstring)."""
-    frame = open_sequence(SAMPLE_DIR).frame(0)
-    height, width = frame.image.shape[:2]
-    camera = frame.calibration.camera(2, width, height)
-    rings = estimate_rings(frame.points, cut="pi")
-    box = KITTI_CROP.box(height, width)
-    crops = {n: cut(project_to_depth(frame.points[input_mask(rings, n)],
-                                     frame.calibration.lidar_to_camera(), camera), box)
+    scan = next(iter_drive_scans(SAMPLE_DIR, 1))
+    box = KITTI_CROP.box(scan.camera.height, scan.camera.width)
+    crops = {n: cut(project_to_depth(scan.points[input_mask(scan.rings, n)],
+                                     scan.lidar_to_camera, scan.camera), box)
              for n in (lines, 4)}
     per_row = (crops[4][:, 500:700] > 0).sum(1)
     y0 = int(np.argmax(np.convolve(per_row, np.ones(WINDOW[0]), "valid")))

@@ -106,6 +106,17 @@ def split_frame(points: Array, rings: IntArray, lidar_to_camera: Array,
     return HeldoutFrame(sparse, drop_occluded(cut(hidden, crop), cut(sparse, crop)), crop)
 
 
+def variant_lines(variant: str) -> int:
+    """Input lines of a held-out variant (:data:`VARIANTS`).
+
+    Raises:
+        InputError: unknown variant.
+    """
+    if variant not in VARIANTS:
+        raise InputError(f"held-out variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+    return VARIANTS[variant]
+
+
 def prepare_frame(points: Array, lidar_to_camera: Array, camera: PinholeCamera,
                   variant: str = "32") -> HeldoutFrame:
     """Split one scan into model input and hidden ground truth (steps 1 to 4).
@@ -119,10 +130,8 @@ def prepare_frame(points: Array, lidar_to_camera: Array, camera: PinholeCamera,
     Raises:
         InputError: unknown variant, or an image smaller than the crop.
     """
-    if variant not in VARIANTS:
-        raise InputError(f"held-out variant must be one of {sorted(VARIANTS)}, got {variant!r}")
     return split_frame(points, estimate_rings(points, cut="pi"), lidar_to_camera, camera,
-                       VARIANTS[variant])
+                       variant_lines(variant))
 
 
 def score_frame(depth: Array, frame: HeldoutFrame) -> DepthMetrics:
@@ -143,12 +152,9 @@ def iter_drive(root: str | Path, variant: str = "32"
 
     ``root`` is any folder :func:`~depth_completion_ros.io.kitti_raw.open_sequence` reads.
     """
-    sequence = open_sequence(root)
-    for frame in sequence:
-        height, width = frame.image.shape[:2]
-        camera = frame.calibration.camera(2, width, height)
-        yield (frame.image, camera.intrinsics(),
-               prepare_frame(frame.points, frame.calibration.lidar_to_camera(), camera, variant))
+    lines = variant_lines(variant)
+    for scan in iter_drive_scans(root):
+        yield scan.rgb, scan.K, scan.split(lines)
 
 
 def confidence_ranking(depth: Array, confidence: Array, frame: HeldoutFrame

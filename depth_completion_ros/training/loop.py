@@ -30,7 +30,7 @@ import yaml
 from depth_completion_ros.engine.device import select_device
 from depth_completion_ros.engine.preprocess import Preprocessor
 from depth_completion_ros.models import get_entry
-from depth_completion_ros.models.checkpoint import apply_checkpoint, read_checkpoint
+from depth_completion_ros.models.checkpoint import load_checkpoint
 from depth_completion_ros.models.registry import LearnedNetwork, build_config
 from depth_completion_ros.networks.losses.image import with_image_loss
 from depth_completion_ros.training import distributed
@@ -136,10 +136,8 @@ class Trainer:
         build = network.build_training if self.config.loss.image_weight else None
         module = (build or network.build)(typed)
         if self.config.model.init:
-            meta, state = read_checkpoint(self.config.model.init)
-            apply_checkpoint(meta, state, module, path=self.config.model.init,
-                             model_name=self.config.model.name,
-                             input_spec=network.input_spec)
+            load_checkpoint(self.config.model.init, module, model_name=self.config.model.name,
+                            input_spec=network.input_spec)
             LOG.info("weights start from %s", self.config.model.init)
         module = module.to(self.device).train()
         optim, seed, dist = self.config.optim, self.config.run.seed, self.dist
