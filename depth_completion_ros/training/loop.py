@@ -6,6 +6,8 @@ format 2, the final weights) and ``best.pt`` (deployable, the lowest validation 
 ``validation.select``; without validation sources none). Stops at ``run.max_steps`` or after
 ``run.max_minutes`` of this invocation, saving the state either way, so ``resume`` continues to
 ``max_steps``. ``model.init`` starts the weights from a deployable checkpoint (fine-tuning).
+``optim.ema`` keeps an exponential moving average of the weights (PyTorch's ``AveragedModel``),
+updated after every optimiser step; it is what is validated and exported.
 
 With several processes (torchrun, :mod:`.distributed`) each rank trains on its own shard of the
 frames through ``DistributedDataParallel``; rank 0 alone validates, logs and writes the folder,
@@ -147,8 +149,13 @@ class Trainer:
         scheduler = make_scheduler(optimiser, self.config.schedule, self.config.run.max_steps)
         rng = np.random.default_rng([seed, dist.rank] if dist.enabled else seed)
         sampler = ShardSampler(len(self.dataset), dist, seed=seed) if dist.enabled else None
+        average = None
+        if optim.ema:  # PyTorch's own averaging; buffers (batch-norm statistics) averaged too
+            swa = torch.optim.swa_utils
+            average = swa.AveragedModel(module, multi_avg_fn=swa.get_ema_multi_avg_fn(optim.ema),
+                                        use_buffers=True)
         return RunState(0, module, optimiser, scheduler, rng, sampler=sampler,
-                        precision=precision)
+                        precision=precision, average=average)
 
     def _resume(self) -> None:
         state, dist, path = self.state, self.dist, self.out_dir / STATE_FILE
@@ -273,12 +280,14 @@ class Trainer:
             total += float(loss.detach())
         grad_norm = precision.step(state.optimiser, state.module, config.optim.grad_clip)
         state.scheduler.step()
+        if state.average is not None:
+            state.average.update_parameters(state.module)
         return distributed.mean(total, self.dist, self.device), grad_norm
 
     def _validate(self, result: TrainResult) -> None:
         state = self.state
         self._validated_at = state.step
-        result.metrics = validate(state.module, self.spec, self.network.input_spec,
+        result.metrics = validate(state.weights, self.spec, self.network.input_spec,
                                   self.val_frames, self.config.validation.lines,
                                   initial=self.initial)
         score = result.metrics[self.config.validation.select]
@@ -289,8 +298,9 @@ class Trainer:
             self._export("best.pt", result.metrics)
 
     def _export(self, name: str, metrics: dict[str, float]) -> Path:
-        """A deployable checkpoint: the training-only parts (an image head) left out."""
-        module = self.state.module
+        """A deployable checkpoint (of the moving average with ``optim.ema``): the
+        training-only parts (an image head) left out."""
+        module = self.state.weights
         if self.network.deployable is not None:
             module = self.network.deployable(module)
         return export_checkpoint(self.out_dir / name, module, config=self.config,

@@ -187,13 +187,16 @@ class LossSection:
 
 @dataclass(frozen=True)
 class OptimSection:
-    """AdamW; ``grad_clip`` = max gradient norm (0 = off); ``accumulate`` batches per step."""
+    """AdamW; ``grad_clip`` = max gradient norm (0 = off); ``accumulate`` batches per step;
+    ``ema`` = decay of an exponential moving average of the weights (0 = off), which is then
+    what is validated and exported."""
 
     lr: float = 1e-3
     weight_decay: float = 1e-4
     betas: tuple[float, ...] = (0.9, 0.999)
     grad_clip: float = 1.0
     accumulate: int = 1
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.lr > 0 or self.weight_decay < 0 or self.grad_clip < 0:
@@ -202,6 +205,8 @@ class OptimSection:
             raise ConfigError(f"optim.betas: two values in [0, 1), got {list(self.betas)}")
         if self.accumulate < 1:
             raise ConfigError(f"optim.accumulate must be >= 1, got {self.accumulate}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"optim.ema must be in [0, 1) (0 = off), got {self.ema}")
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """Training state (resumable), kept apart from the deployable checkpoint.
 
-``state.pt`` holds what continues a run exactly: the step, the network's weights, the optimiser,
-scheduler and gradient-scaler states, the best validation score so far, and per process (rank)
-what differs between processes: numpy's sampling generator, torch's RNG states (CPU and CUDA) and
-the distributed sampler's position (:class:`~.distributed.ShardSampler`). With torchrun, rank 0
-writes the file with every rank's entry (gathered) and every rank reads it back and takes its
-own. It loads with ``weights_only=True``. The deployable checkpoint (weights plus metadata,
-format 2) is :mod:`.export`'s business.
+``state.pt`` holds what continues a run exactly: the step, the network's weights (and their
+moving average with ``optim.ema``), the optimiser, scheduler and gradient-scaler states, the
+best validation score so far, and per process (rank) what differs between processes: numpy's
+sampling generator, torch's RNG states (CPU and CUDA) and the distributed sampler's position
+(:class:`~.distributed.ShardSampler`). With torchrun, rank 0 writes the file with every rank's
+entry (gathered) and every rank reads it back and takes its own. It loads with
+``weights_only=True``. The deployable checkpoint (weights plus metadata, format 2) is
+:mod:`.export`'s business.
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ STATE_MARKER = "depth_completion_ros.training_state"
 @dataclass
 class RunState:
     """What the loop carries from step to step (mutable); ``sampler`` with several processes
-    only (one process draws frames from ``rng``); ``precision`` holds the gradient scaler."""
+    only (one process draws frames from ``rng``); ``precision`` holds the gradient scaler;
+    ``average`` the moving average of the weights (``optim.ema``; else None)."""
 
     step: int
     module: torch.nn.Module
@@ -40,6 +42,12 @@ class RunState:
     best_score: float | None = None
     sampler: ShardSampler | None = None
     precision: MixedPrecision | None = None
+    average: torch.optim.swa_utils.AveragedModel | None = None
+
+    @property
+    def weights(self) -> torch.nn.Module:
+        """The network that is validated and exported: the moving average when kept."""
+        return self.average.module if self.average is not None else self.module
 
 
 def rank_state(state: RunState) -> dict[str, Any]:
@@ -65,7 +73,8 @@ def save_state(path: Path, state: RunState, ranks: Sequence[Mapping[str, Any]] |
         "scheduler": state.scheduler.state_dict(), **{
             key: ranks[0][key] for key in ("numpy_rng", "torch_rng", "cuda_rng")},
         "ranks": ranks, "best_score": state.best_score,
-        "scaler": state.precision.state_dict() if state.precision is not None else {}}
+        "scaler": state.precision.state_dict() if state.precision is not None else {},
+        "average": state.average.state_dict() if state.average is not None else None}
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
     torch.save(payload, partial)
@@ -100,6 +109,13 @@ def load_state(path: Path, state: RunState, *, rank: int = 0, world_size: int = 
         state.module.load_state_dict(payload["model"], strict=True)
     except RuntimeError as err:
         raise CheckpointError(f"cannot resume: {path} holds another network: {err}") from err
+    average = payload.get("average")
+    if (average is None) != (state.average is None):
+        raise CheckpointError(f"cannot resume: {path} was saved "
+                              f"{'without' if average is None else 'with'} a moving average of "
+                              f"the weights; set optim.ema as in that run")
+    if state.average is not None:
+        state.average.load_state_dict(average, strict=True)
     state.optimiser.load_state_dict(payload["optimiser"])
     state.scheduler.load_state_dict(payload["scheduler"])
     if state.precision is not None:

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from depth_completion_ros.engine.adapter import TorchModelAdapter
+from depth_completion_ros.errors import CheckpointError
 from depth_completion_ros.models import get_model
 from depth_completion_ros.models.checkpoint import read_checkpoint
 from depth_completion_ros.models.cspn import INPUT_SPEC, SPEC
@@ -120,8 +121,6 @@ def test_init_starts_from_a_checkpoint(trained_run, tiny_config: Callable[..., T
                                        tmp_path: Path):
     """model.init: the weights before the first step are the checkpoint's (fine-tuning); a
     checkpoint of another architecture is refused before any step."""
-    from depth_completion_ros.errors import CheckpointError
-
     _, result, _ = trained_run
     trainer = Trainer(tiny_config(model={"init": str(result.last)}), tmp_path / "fine")
     for key, value in result.module.state_dict().items():
@@ -140,3 +139,50 @@ def test_best_checkpoint_follows_the_selected_score(tiny_config: Callable[..., T
         maes = [float(r["val_mae_mm"]) for r in csv.DictReader(stream) if r["val_mae_mm"]]
     meta, _ = read_checkpoint(result.out_dir / "best.pt")
     assert meta.metrics["val_mae_mm"] == pytest.approx(min(maes))
+
+
+class RecordingTrainer(Trainer):
+    """Keeps a copy of the network's parameters after every optimiser step."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.history: list[dict[str, torch.Tensor]] = []
+
+    def _optimise(self) -> tuple[float, float]:
+        out = super()._optimise()
+        self.history.append({k: v.detach().clone()
+                             for k, v in self.state.module.named_parameters()})
+        return out
+
+
+def test_moving_average_is_validated_exported_and_resumed(
+        tiny_config: Callable[..., TrainConfig], tmp_path: Path):
+    """optim.ema: last.pt holds the exponential moving average of the step-by-step weights
+    (first step copied, then decay * average + (1 - decay) * weights), not the last weights;
+    a resumed run ends on the same average as an uninterrupted one."""
+    decay = 0.5
+    trainer = RecordingTrainer(tiny_config(run={"max_steps": 3}, optim={"ema": decay}),
+                               tmp_path / "whole")
+    result = trainer.run()
+    expected = dict(trainer.history[0])
+    for weights in trainer.history[1:]:
+        expected = {k: decay * expected[k] + (1 - decay) * weights[k] for k in expected}
+    _, state = read_checkpoint(result.last)
+    for key, value in expected.items():
+        torch.testing.assert_close(state[key], value)
+    assert not torch.allclose(state[key], trainer.history[-1][key])  # not the last weights
+    Trainer(tiny_config(run={"max_steps": 1}, optim={"ema": decay}), tmp_path / "split").run()
+    with pytest.raises(CheckpointError, match="optim.ema"):
+        Trainer(tiny_config(run={"max_steps": 3}), tmp_path / "split", resume=True)
+    second = Trainer(tiny_config(run={"max_steps": 3}, optim={"ema": decay}),
+                     tmp_path / "split", resume=True).run()
+    _, resumed = read_checkpoint(second.last)
+    for key, value in state.items():
+        torch.testing.assert_close(resumed[key], value)
+
+
+def test_moving_average_decay_is_checked(tiny_config: Callable[..., TrainConfig]):
+    from depth_completion_ros.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="optim.ema"):
+        tiny_config(optim={"ema": 1.0})
