@@ -152,8 +152,9 @@ class Trainer:
         average = None
         if optim.ema:  # PyTorch's own averaging; buffers (batch-norm statistics) averaged too
             swa = torch.optim.swa_utils
-            average = swa.AveragedModel(module, multi_avg_fn=swa.get_ema_multi_avg_fn(optim.ema),
-                                        use_buffers=True)
+            average = swa.AveragedModel(
+                module, multi_avg_fn=swa.get_ema_multi_avg_fn(optim.ema),  # type: ignore[no-untyped-call]
+                use_buffers=True)
         return RunState(0, module, optimiser, scheduler, rng, sampler=sampler,
                         precision=precision, average=average)
 

@@ -114,7 +114,7 @@ def load_state(path: Path, state: RunState, *, rank: int = 0, world_size: int = 
         raise CheckpointError(f"cannot resume: {path} was saved "
                               f"{'without' if average is None else 'with'} a moving average of "
                               f"the weights; set optim.ema as in that run")
-    if state.average is not None:
+    if state.average is not None and average is not None:
         state.average.load_state_dict(average, strict=True)
     state.optimiser.load_state_dict(payload["optimiser"])
     state.scheduler.load_state_dict(payload["scheduler"])
