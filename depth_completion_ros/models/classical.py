@@ -1,4 +1,5 @@
-"""The classical model: learning-free, CPU-only, numpy + OpenCV; the package's default.
+"""The classical model: learning-free, CPU-only, numpy + OpenCV (+ Numba for steps 2-3,
+:mod:`.ring_kernel`, when installed); the package's default.
 
 Built on IP-Basic's observations (Ku et al. 2018: work in inverted depth, fill rows before
 columns, median then blur) but with the fill chosen for how a spinning LiDAR samples the image:
@@ -51,6 +52,7 @@ import cv2
 import numpy as np
 
 from depth_completion_ros.arrays import Array, Float32Array, FloatArray, UInt8Array
+from depth_completion_ros.models import ring_kernel
 from depth_completion_ros.models.base import (
     CompletionOutput,
     ModelInput,
@@ -223,7 +225,8 @@ def blend_discontinuities(out: Float32Array, b: ColumnBrackets, jump_ratio: floa
 
 def complete_depth(inv: Float32Array, config: ClassicalConfig,
                    workspace: Workspace | None = None) -> tuple[Float32Array, Float32Array]:
-    """Steps 2-4 of the module docstring on an (H, W) float32 inverse-depth image (0 = empty).
+    """Steps 2-4 of the module docstring on an (H, W) float32 inverse-depth image (0 = empty),
+    through the numpy path (:func:`fill_rows`, :func:`interpolate_columns`).
 
     Args:
         inv: (H, W) float32 inverse depth (1/metres), 0 = empty.
@@ -235,21 +238,49 @@ def complete_depth(inv: Float32Array, config: ClassicalConfig,
         the nearest filled pixel (H, W) float32, see :func:`interpolate_columns`).
     """
     ws = Workspace() if workspace is None else workspace
-    shape = inv.shape
     out, dist = interpolate_columns(fill_rows(inv, config.row_fill_px, ws), config.jump_ratio,
                                     config.jump_blend, config.plane_tolerance, ws)
+    return smooth(out, dist, config, ws), dist
+
+
+def smooth(out: Float32Array, dist: Float32Array, config: ClassicalConfig,
+           workspace: Workspace | None = None, dst: Float32Array | None = None
+           ) -> Float32Array:
+    """Step 4 of the module docstring on the column-interpolated inverse depth ``out``
+    (modified: its empty columns are filled first, :func:`.column_fill.fill_empty_columns`).
+
+    Args:
+        out: (H, W) float32 interpolated inverse depth, 0 in all-empty columns.
+        dist: (H, W) float32 distances of the interpolation (modified with ``out``).
+        config: the model's config.
+        workspace: buffers to reuse (None: fresh arrays).
+        dst: (H, W) float32 contiguous array for the result (None: a workspace buffer).
+
+    Returns:
+        (H, W) float32 depth, metres, 0 where no estimate (``dst`` when given).
+    """
+    ws = Workspace() if workspace is None else workspace
+    shape = out.shape
     fill_empty_columns(out, dist)  # so no hole pulls the median / blur towards 0
     if config.median_px:
         median: Array = cv2.medianBlur(out, config.median_px,
                                        dst=ws.get("median", shape, np.float32))
         out = median
-    depth = ws.zeros("depth", shape, np.float32)
-    np.divide(np.float32(1.0), out, out=depth,
-              where=np.greater(out, np.float32(0.0), out=ws.get("valid", shape, np.bool_)))
+    depth = ws.get("depth", shape, np.float32) if config.blur_px or dst is None else dst
+    if out.min() > 0:  # every column filled (always, from complete())
+        np.divide(np.float32(1.0), out, out=depth)
+    else:
+        depth.fill(0)
+        np.divide(np.float32(1.0), out, out=depth, where=np.greater(
+            out, np.float32(0.0), out=ws.get("valid", shape, np.bool_)))
     if config.blur_px:
-        depth = cv2.GaussianBlur(depth, (config.blur_px, config.blur_px), 0,
-                                 dst=ws.get("blurred", shape, np.float32))
-    return depth, dist
+        blurred: Array = cv2.GaussianBlur(
+            depth, (config.blur_px, config.blur_px), 0,
+            dst=ws.get("blurred", shape, np.float32) if dst is None else dst)
+        depth = blurred
+    if dst is not None and depth is not dst:
+        raise ValueError("dst must be a contiguous float32 array of the input's shape")
+    return depth
 
 
 def confidence_map(depth: Float32Array, dist: Float32Array, config: ClassicalConfig,
@@ -271,7 +302,7 @@ def confidence_map(depth: Float32Array, dist: Float32Array, config: ClassicalCon
     shape = depth.shape
     spread: Array = cv2.morphologyEx(depth, cv2.MORPH_GRADIENT, _SPREAD_KERNEL,
                                      dst=ws.get("spread", shape, np.float32))  # max - min, 3x3
-    spread /= np.maximum(depth, np.float32(1e-6), out=ws.get("floor", shape, np.float32))
+    cv2.divide(spread, depth, dst=spread)  # inf / NaN where depth is 0: set to 0 below
     # -(dist / d0 + spread / s0), as one OpenCV multiply-add
     exponent = cv2.scaleAdd(spread, -1.0 / config.confidence_spread,
                             np.multiply(dist, np.float32(-1.0 / config.confidence_distance_px),
@@ -279,8 +310,9 @@ def confidence_map(depth: Float32Array, dist: Float32Array, config: ClassicalCon
     conf: Array = cv2.exp(exponent, dst=np.empty(shape, np.float32) if out is None else out)
     if out is not None and conf is not out:
         raise ValueError("out must be a contiguous float32 array of the depth's shape")
-    np.copyto(conf, np.float32(0.0),
-              where=np.less_equal(depth, np.float32(0.0), out=ws.get("valid", shape, np.bool_)))
+    if not depth.min() > 0:  # one fast pass; the masked copy only when needed
+        np.copyto(conf, np.float32(0.0), where=np.less_equal(
+            depth, np.float32(0.0), out=ws.get("valid", shape, np.bool_)))
     return conf
 
 
@@ -345,26 +377,43 @@ def complete(sparse_depth: Array, config: ClassicalConfig = ClassicalConfig(),
         (depth (H, W) float32 metres, NaN where no estimate; confidence (H, W) float32 in [0, 1]).
     """
     ws = Workspace() if workspace is None else workspace
-    sparse_depth = np.asarray(sparse_depth, np.float32)
+    sparse_depth = np.ascontiguousarray(sparse_depth, np.float32)
     top = top_row(sparse_depth, config.min_depth)
     if top is None:
         return np.full(sparse_depth.shape, np.nan, np.float32), np.zeros_like(sparse_depth)
     sub = sparse_depth[top:]
-    inv = ws.zeros("inverse", sub.shape, np.float32)
-    measured = np.flatnonzero(np.greater(sub, np.float32(config.min_depth),
-                                         out=ws.get("valid", sub.shape, np.bool_)))
-    inv.reshape(-1)[measured] = np.float32(1.0) / sub.reshape(-1)[measured]  # few % of pixels
+    shape = sub.shape
+    compiled = ring_kernel.AVAILABLE and not config.plane_tolerance  # plane test: numpy only
+    valid = ws.get("valid", shape, np.bool_)
+    if compiled:  # inverse depth, mask and row fill in one pass
+        filled = ws.get("rows_filled", shape, np.float32)
+        measured = ring_kernel.inverse_rows(sub, config.min_depth, config.row_fill_px, filled,
+                                            valid, ws.get("measured", shape, np.int64).reshape(-1))
+    else:
+        inv = ws.zeros("inverse", shape, np.float32)
+        measured = np.flatnonzero(np.greater(sub, np.float32(config.min_depth), out=valid))
+        inv.reshape(-1)[measured] = np.float32(1.0) / sub.reshape(-1)[measured]  # few % of pixels
     depth, conf = np.empty_like(sparse_depth), np.empty_like(sparse_depth)
     if config.pattern == "scattered" or (config.pattern == "auto" and not detect_pattern(
-            ws.get("valid", sub.shape, np.bool_), measured).rings):
-        sub_depth = scattered_fill(sub, config, out_conf=conf[top:])
+            valid, measured).rings):
+        np.copyto(depth[top:], scattered_fill(sub, config, out_conf=conf[top:]))
     else:
-        sub_depth, dist = complete_depth(inv, config, ws)
-        confidence_map(sub_depth, dist, config, ws, out=conf[top:])
-    np.copyto(depth[top:], sub_depth)
-    np.copyto(depth[top:], np.float32(np.nan),
-              where=np.less_equal(sub_depth, np.float32(0.0), out=ws.get("valid", sub.shape,
-                                                                       np.bool_)))
+        if compiled:
+            out, dist = ws.get("interpolated", shape, np.float32), ws.get("dist", shape,
+                                                                          np.float32)
+            ring_kernel.interpolate_columns(filled, config.jump_ratio, config.jump_blend, out,
+                                            dist, ws.get("above_row", shape, np.int16),
+                                            ws.get("above_value", shape, np.float32))
+        else:
+            out, dist = interpolate_columns(fill_rows(inv, config.row_fill_px, ws),
+                                            config.jump_ratio, config.jump_blend,
+                                            config.plane_tolerance, ws)
+        smooth(out, dist, config, ws, dst=depth[top:])
+        confidence_map(depth[top:], dist, config, ws, out=conf[top:])
+    sub_depth = depth[top:]
+    if not sub_depth.min() > 0:  # some pixel without an estimate (0; a NaN fails too): NaN
+        np.copyto(sub_depth, np.float32(np.nan),
+                  where=np.less_equal(sub_depth, np.float32(0.0), out=valid))
     if top > 0:
         _fill_top(depth, conf, top, config.top_margin_px)
     return depth, conf
@@ -377,6 +426,7 @@ class ClassicalModel(SpecModel):
 
     def __init__(self, config: ClassicalConfig) -> None:
         self.config = config
+        ring_kernel.warm_up()  # compiled now, not on the first frame
         self._workspace = Workspace()  # buffers reused across frames (see models/workspace.py)
         self._lock = threading.Lock()  # one frame at a time uses the workspace
 
