@@ -284,33 +284,41 @@ def smooth(out: Float32Array, dist: Float32Array, config: ClassicalConfig,
 
 
 def confidence_map(depth: Float32Array, dist: Float32Array, config: ClassicalConfig,
-                   workspace: Workspace | None = None, out: Float32Array | None = None
-                   ) -> Float32Array:
+                   workspace: Workspace | None = None, out: Float32Array | None = None, *,
+                   positive: bool | None = None) -> Float32Array:
     """Confidence in [0, 1] (formula in the module docstring).
 
     Args:
         depth: (H, W) float32 completed depth, metres, 0 = no estimate.
-        dist: (H, W) float32 pixel distance to the nearest (row-filled) measurement; reused as
-            a buffer (overwritten).
+        dist: (H, W) float32 pixel distance to the nearest (row-filled) measurement; may be
+            used as a buffer (overwritten).
         workspace: buffers to reuse (None: fresh arrays).
         out: (H, W) float32 contiguous array to write the result into (None: a new one).
+        positive: whether ``depth`` is > 0 everywhere, when the caller knows (None: checked).
 
     Returns:
         (H, W) float32 confidence, 0 where ``depth`` is 0 (``out`` when given).
     """
     ws = Workspace() if workspace is None else workspace
     shape = depth.shape
-    spread: Array = cv2.morphologyEx(depth, cv2.MORPH_GRADIENT, _SPREAD_KERNEL,
-                                     dst=ws.get("spread", shape, np.float32))  # max - min, 3x3
-    cv2.divide(spread, depth, dst=spread)  # inf / NaN where depth is 0: set to 0 below
-    # -(dist / d0 + spread / s0), as one OpenCV multiply-add
-    exponent = cv2.scaleAdd(spread, -1.0 / config.confidence_spread,
-                            np.multiply(dist, np.float32(-1.0 / config.confidence_distance_px),
-                                        out=dist), dst=ws.get("exponent", shape, np.float32))
+    # -(dist / d0 + spread / s0); spread: max - min over 3x3, over depth
+    exponent = ws.get("exponent", shape, np.float32)
+    if ring_kernel.AVAILABLE:  # one compiled pass
+        ring_kernel.confidence_exponent(depth, dist, -1.0 / config.confidence_spread,
+                                        -1.0 / config.confidence_distance_px, exponent)
+    else:  # morphologyEx's gradient in three calls (faster), then one multiply-add
+        spread: Array = cv2.dilate(depth, _SPREAD_KERNEL,
+                                   dst=ws.get("spread", shape, np.float32))
+        cv2.subtract(spread, cv2.erode(depth, _SPREAD_KERNEL,
+                                       dst=ws.get("eroded", shape, np.float32)), dst=spread)
+        cv2.divide(spread, depth, dst=spread)  # inf / NaN where depth is 0: set to 0 below
+        cv2.scaleAdd(spread, -1.0 / config.confidence_spread,
+                     np.multiply(dist, np.float32(-1.0 / config.confidence_distance_px),
+                                 out=dist), dst=exponent)
     conf: Array = cv2.exp(exponent, dst=np.empty(shape, np.float32) if out is None else out)
     if out is not None and conf is not out:
         raise ValueError("out must be a contiguous float32 array of the depth's shape")
-    if not depth.min() > 0:  # one fast pass; the masked copy only when needed
+    if not (depth.min() > 0 if positive is None else positive):  # the masked copy if needed
         np.copyto(conf, np.float32(0.0), where=np.less_equal(
             depth, np.float32(0.0), out=ws.get("valid", shape, np.bool_)))
     return conf
@@ -394,24 +402,26 @@ def complete(sparse_depth: Array, config: ClassicalConfig = ClassicalConfig(),
         measured = np.flatnonzero(np.greater(sub, np.float32(config.min_depth), out=valid))
         inv.reshape(-1)[measured] = np.float32(1.0) / sub.reshape(-1)[measured]  # few % of pixels
     depth, conf = np.empty_like(sparse_depth), np.empty_like(sparse_depth)
-    if config.pattern == "scattered" or (config.pattern == "auto" and not detect_pattern(
-            valid, measured).rings):
+    scattered = config.pattern == "scattered" or (config.pattern == "auto" and not
+                                                  detect_pattern(valid, measured).rings)
+    if scattered:
         np.copyto(depth[top:], scattered_fill(sub, config, out_conf=conf[top:]))
     else:
         if compiled:
             out, dist = ws.get("interpolated", shape, np.float32), ws.get("dist", shape,
                                                                           np.float32)
             ring_kernel.interpolate_columns(filled, config.jump_ratio, config.jump_blend, out,
-                                            dist, ws.get("above_row", shape, np.int16),
-                                            ws.get("above_value", shape, np.float32))
+                                            dist)
         else:
             out, dist = interpolate_columns(fill_rows(inv, config.row_fill_px, ws),
                                             config.jump_ratio, config.jump_blend,
                                             config.plane_tolerance, ws)
         smooth(out, dist, config, ws, dst=depth[top:])
-        confidence_map(depth[top:], dist, config, ws, out=conf[top:])
     sub_depth = depth[top:]
-    if not sub_depth.min() > 0:  # some pixel without an estimate (0; a NaN fails too): NaN
+    positive = bool(sub_depth.min() > 0)  # False: some pixel without an estimate (0; or NaN)
+    if not scattered:
+        confidence_map(sub_depth, dist, config, ws, out=conf[top:], positive=positive)
+    if not positive:  # no estimate: NaN
         np.copyto(sub_depth, np.float32(np.nan),
                   where=np.less_equal(sub_depth, np.float32(0.0), out=valid))
     if top > 0:

@@ -51,7 +51,7 @@ def _share(valid_flat: BoolArray, idx: IntArray, step: int, k: int) -> float:
 
 
 def detect_pattern(valid: BoolArray, measured: IntArray | None = None, *, max_gap: int = 4,
-                   min_share: float = 0.25, anisotropy: float = 3.0, sample: int = 4000,
+                   min_share: float = 0.25, anisotropy: float = 3.0, sample: int = 1000,
                    ) -> ScanPattern:
     """Ring structure or not (module docstring) of an (H, W) mask of measured pixels.
 

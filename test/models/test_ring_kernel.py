@@ -1,5 +1,6 @@
-"""The compiled ring fill (models/ring_kernel.py) against the numpy path it replaces: the same
-numbers, bit for bit, on real scans of every density and on edge cases."""
+"""The compiled loops (models/ring_kernel.py) against the numpy path they replace: the same
+depths, bit for bit, and confidences to float rounding, on real scans of every density and on
+edge cases."""
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,11 @@ def both_paths(sparse: np.ndarray, config: ClassicalConfig, monkeypatch: pytest.
 
 
 def assert_same(compiled, reference) -> None:  # type: ignore[no-untyped-def]
-    for got, want in zip(compiled, reference, strict=True):
-        np.testing.assert_array_equal(got, want)
+    """Depth bit for bit; confidence to float rounding (its exponent is summed in another
+    order: one pass against five OpenCV ones)."""
+    np.testing.assert_array_equal(compiled[0], reference[0])
+    np.testing.assert_allclose(compiled[1], reference[1], rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(compiled[1] == 0, reference[1] == 0)
 
 
 @pytest.mark.parametrize("lines", [64, 32, 16, 4])
@@ -93,8 +97,7 @@ def test_loops_match_their_numpy_steps():
     np.testing.assert_array_equal(filled, fill_rows(inv, 5))
     want, want_dist = interpolate_columns(filled.copy(), 1.3, 0.5)
     out, dist = np.empty_like(sparse), np.empty_like(sparse)
-    ring_kernel.interpolate_columns(filled, 1.3, 0.5, out, dist,
-                                    np.empty(sparse.shape, np.int16), np.empty_like(sparse))
+    ring_kernel.interpolate_columns(filled, 1.3, 0.5, out, dist)
     np.testing.assert_array_equal(out, want)
     has = filled.max(axis=0) > 0
     assert (~has).sum() == 6 and (out[:, ~has] == 0).all()
@@ -106,14 +109,6 @@ def test_discontinuity_blend_by_hand():
     filled = np.zeros((5, 1), np.float32)
     filled[0], filled[4] = 1 / 40, 1 / 5
     out, dist = np.empty_like(filled), np.empty_like(filled)
-    ring_kernel.interpolate_columns(filled, 1.3, 0.5, out, dist,
-                                    np.empty(filled.shape, np.int16), np.empty_like(filled))
+    ring_kernel.interpolate_columns(filled, 1.3, 0.5, out, dist)
     np.testing.assert_allclose(out[2, 0], 0.5 * 0.1125 + 0.5 / 22.5, rtol=1e-6)
     np.testing.assert_array_equal(dist[:, 0], [0, 1, 2, 1, 0])
-
-
-def test_too_tall_images_are_refused():
-    tall = np.zeros((40000, 1), np.float32)
-    with pytest.raises(ValueError, match="height"):
-        ring_kernel.interpolate_columns(tall, 1.3, 0.5, tall, tall,
-                                        np.empty(tall.shape, np.int16), tall)
