@@ -361,7 +361,10 @@ def scattered_fill(sub: Float32Array, config: ClassicalConfig, out_conf: Float32
 
 def top_row(sparse_depth: Float32Array, min_depth: float, block: int = 16) -> int | None:
     """First row holding a value above ``min_depth`` (None if none), scanning blocks of rows
-    from the top: a LiDAR leaves the top of the image empty, so most rows are never read."""
+    from the top: a LiDAR leaves the top of the image empty, so most rows are never read
+    (:func:`.ring_kernel.top_row`, compiled, when Numba is installed)."""
+    if ring_kernel.AVAILABLE:
+        return ring_kernel.top_row(sparse_depth, min_depth)
     for start in range(0, sparse_depth.shape[0], block):
         found = (sparse_depth[start:start + block] > min_depth).any(axis=1)
         if found.any():

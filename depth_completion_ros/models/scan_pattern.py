@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from depth_completion_ros.arrays import BoolArray, IntArray
+from depth_completion_ros.arrays import BoolArray, FloatArray, IntArray
 
 
 @dataclass(frozen=True)
@@ -40,14 +40,15 @@ class ScanPattern:
     column_share: float
 
 
-def _share(valid_flat: BoolArray, idx: IntArray, step: int, k: int) -> float:
-    """Share of ``idx`` with a measured pixel within ``k`` steps of ``step`` (flat offsets)."""
+def _shares(valid_flat: BoolArray, idx: IntArray, step: int, max_gap: int) -> FloatArray:
+    """For k = 1..``max_gap``: the share of ``idx`` with a measured pixel within ``k`` steps of
+    ``step`` (flat offsets, clipped to the image), all from one gather."""
     size = valid_flat.size
-    hit = np.zeros(idx.size, bool)
-    for d in range(1, k + 1):
-        for sign in (-1, 1):
-            hit |= valid_flat[np.clip(idx + sign * d * step, 0, size - 1)]
-    return float(hit.mean())
+    offsets = np.arange(1, max_gap + 1) * step
+    near = (valid_flat[np.clip(idx[:, None] + offsets, 0, size - 1)]
+            | valid_flat[np.clip(idx[:, None] - offsets, 0, size - 1)])
+    within: FloatArray = np.logical_or.accumulate(near, axis=1).mean(axis=0)
+    return within
 
 
 def detect_pattern(valid: BoolArray, measured: IntArray | None = None, *, max_gap: int = 4,
@@ -75,9 +76,9 @@ def detect_pattern(valid: BoolArray, measured: IntArray | None = None, *, max_ga
     if idx.size == 0:
         return ScanPattern(False, 0, 0.0, 0.0)
     idx = idx[:: max(1, idx.size // sample)]
+    rows, columns = _shares(flat, idx, 1, max_gap), _shares(flat, idx, width, max_gap)
     for k in range(1, max_gap + 1):
-        row = _share(flat, idx, 1, k)
+        row, column = float(rows[k - 1]), float(columns[k - 1])
         if row >= min_share:
-            column = _share(flat, idx, width, k)
             return ScanPattern(column * anisotropy <= row, k, row, column)
-    return ScanPattern(False, 0, row, _share(flat, idx, width, max_gap))
+    return ScanPattern(False, 0, float(rows[-1]), float(columns[-1]))

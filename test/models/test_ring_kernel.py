@@ -112,3 +112,30 @@ def test_discontinuity_blend_by_hand():
     ring_kernel.interpolate_columns(filled, 1.3, 0.5, out, dist)
     np.testing.assert_allclose(out[2, 0], 0.5 * 0.1125 + 0.5 / 22.5, rtol=1e-6)
     np.testing.assert_array_equal(dist[:, 0], [0, 1, 2, 1, 0])
+
+
+@pytest.mark.parametrize("helpers", [0, 1, 3])
+def test_shared_chunks_give_the_same_numbers(sample_dir, helpers, monkeypatch):
+    """With 0, 1 or 3 helper threads and chunks smaller than the image, the same depths."""
+    from depth_completion_ros.models.ring_kernel import share_work
+
+    scan = next(iter_drive_scans(sample_dir))
+    sparse = scan.split(16).sparse
+    want = classical.complete(sparse)
+    monkeypatch.setattr(ring_kernel, "HELPERS", helpers)
+    monkeypatch.setattr(ring_kernel, "_pool", None)  # a pool of this size
+    monkeypatch.setattr(ring_kernel, "ROW_BLOCK", 7)
+    monkeypatch.setattr(ring_kernel, "COLUMN_BLOCK", 50)
+    got = classical.complete(sparse)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    seen: list[int] = []
+    share_work(seen.append, 23)
+    assert sorted(seen) == list(range(23))
+
+    def fail(chunk: int) -> None:
+        if chunk == 5:
+            raise RuntimeError("chunk 5")
+
+    with pytest.raises(RuntimeError, match="chunk 5"):
+        share_work(fail, 23)
