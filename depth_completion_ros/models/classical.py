@@ -304,7 +304,7 @@ def confidence_map(depth: Float32Array, dist: Float32Array, config: ClassicalCon
     shape = depth.shape
     # -(dist / d0 + spread / s0); spread: max - min over 3x3, over depth
     exponent = ws.get("exponent", shape, np.float32)
-    if ring_kernel.AVAILABLE:  # one compiled pass
+    if ring_kernel.ready():  # one compiled pass
         ring_kernel.confidence_exponent(depth, dist, -1.0 / config.confidence_spread,
                                         -1.0 / config.confidence_distance_px, exponent)
     else:  # morphologyEx's gradient in three calls (faster), then one multiply-add
@@ -364,7 +364,7 @@ def top_row(sparse_depth: Float32Array, min_depth: float, block: int = 16) -> in
     """First row holding a value above ``min_depth`` (None if none), scanning blocks of rows
     from the top: a LiDAR leaves the top of the image empty, so most rows are never read
     (:func:`.ring_kernel.top_row`, compiled, when Numba is installed)."""
-    if ring_kernel.AVAILABLE:
+    if ring_kernel.ready():
         return ring_kernel.top_row(sparse_depth, min_depth)
     for start in range(0, sparse_depth.shape[0], block):
         found = (sparse_depth[start:start + block] > min_depth).any(axis=1)
@@ -395,7 +395,7 @@ def complete(sparse_depth: Array, config: ClassicalConfig = ClassicalConfig(),
         return np.full(sparse_depth.shape, np.nan, np.float32), np.zeros_like(sparse_depth)
     sub = sparse_depth[top:]
     shape = sub.shape
-    compiled = ring_kernel.AVAILABLE and not config.plane_tolerance  # plane test: numpy only
+    compiled = ring_kernel.ready() and not config.plane_tolerance  # plane test: numpy only
     valid = ws.get("valid", shape, np.bool_)
     if compiled:  # inverse depth, mask and row fill in one pass
         filled = ws.get("rows_filled", shape, np.float32)

@@ -31,6 +31,7 @@ construction (:func:`warm_up`), not on the first frame.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -39,6 +40,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from depth_completion_ros.arrays import BoolArray, Float32Array, IntArray
+
+LOG = logging.getLogger(__name__)
 
 try:  # optional: without it the classical model runs its numpy path (same depths, slower)
     import numba
@@ -311,16 +314,45 @@ def confidence_exponent(depth: Float32Array, dist: Float32Array, spread_scale: f
                chunks)
 
 
-def warm_up() -> None:
-    """Compile (or load from the cache) every loop on a tiny image; no-op without Numba."""
-    if not AVAILABLE:
-        return
+def _compile() -> bool:
+    """Compile (or load from the cache) every loop and check it on a tiny image."""
     sparse = np.zeros((4, 8), np.float32)
     sparse[1, 2] = sparse[3, 5] = 10.0
     filled = np.empty_like(sparse)
     measured = inverse_rows(sparse, 0.1, 3, filled, np.empty(sparse.shape, np.bool_),
                             np.empty(sparse.size, np.int64))
-    assert measured.size == 2
-    interpolate_columns(filled, 1.3, 0.5, np.empty_like(sparse), np.empty_like(sparse))
+    out = np.empty_like(sparse)
+    interpolate_columns(filled, 1.3, 0.5, out, np.empty_like(sparse))
     confidence_exponent(sparse + 1, sparse, -1.0, -1.0, np.empty_like(sparse))
-    assert top_row(sparse, 0.1) == 1
+    return measured.tolist() == [10, 29] and top_row(sparse, 0.1) == 1 and bool(
+        np.isclose(out[0, 2], 0.1) and np.isclose(out[2, 5], 0.1))
+
+
+_compiled: bool | None = None  # None: not tried yet
+
+
+def ready() -> bool:
+    """Whether the compiled loops can be used: Numba is installed (:data:`AVAILABLE`) and the
+    loops compiled (or came from the cache) and gave the expected numbers on a tiny image. The
+    first call compiles (seconds); a failure (no compiler for this CPU, no writable cache
+    folder, ...) is logged once and the classical model runs its numpy path."""
+    global _compiled
+    if not AVAILABLE:
+        return False
+    if _compiled is None:
+        try:
+            _compiled = _compile()
+        except Exception as err:  # numba raises its own errors, or RuntimeError / OSError
+            LOG.warning("the classical model's compiled loops are unavailable (%s: %s): it "
+                        "runs its numpy path (same depths, slower)", type(err).__name__, err)
+            _compiled = False
+        else:
+            if not _compiled:
+                LOG.warning("the classical model's compiled loops gave wrong numbers on a "
+                            "check image: it runs its numpy path")
+    return _compiled
+
+
+def warm_up() -> None:
+    """Compile the loops now (:func:`ready`), not on the first frame."""
+    ready()

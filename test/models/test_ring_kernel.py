@@ -139,3 +139,21 @@ def test_shared_chunks_give_the_same_numbers(sample_dir, helpers, monkeypatch):
 
     with pytest.raises(RuntimeError, match="chunk 5"):
         share_work(fail, 23)
+
+
+def test_a_failed_compile_falls_back_to_the_numpy_path(monkeypatch, caplog):
+    """No compiler or no writable cache: logged once, the model still completes (numpy path)."""
+    def broken(*args):  # type: ignore[no-untyped-def]
+        raise RuntimeError("cannot cache function: no locator available")
+
+    sparse = np.zeros((30, 40), np.float32)
+    sparse[10::5, ::2] = 7.0
+    want = classical.complete(sparse)
+    monkeypatch.setattr(ring_kernel, "_top_row", broken)
+    monkeypatch.setattr(ring_kernel, "_compiled", None)
+    with caplog.at_level("WARNING"):
+        got = classical.complete(sparse)
+    assert not ring_kernel.ready()
+    assert "numpy path" in caplog.text and "no locator" in caplog.text
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], rtol=0, atol=1e-6)
