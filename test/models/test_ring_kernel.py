@@ -76,6 +76,9 @@ def test_edge_cases_give_the_numpy_paths_numbers(config, monkeypatch):
     beams[::6, ::2] = rng.uniform(2.0, 60.0, beams[::6, ::2].shape)
     beams[:, 30:40] = 0.0  # whole empty columns between beams
     cases.append(beams)
+    odd = cases[1].copy()  # values a user's data may hold: NaN, inf, negative
+    odd[3, ::7], odd[9, ::5], odd[15, ::3] = np.nan, np.inf, -4.0
+    cases.append(odd)
     for sparse in cases:
         assert_same(*both_paths(sparse, config, monkeypatch))
 
