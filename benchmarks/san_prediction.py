@@ -15,6 +15,8 @@ model card (issue 12's acceptance); nothing is trained here.
 - **Measured pixels**: at the input pixels of the 16-line split, the mean |depth - measurement|
   of completion and of prediction (completion uses the LiDAR when it is closer there).
 - **Confidence**: per frame, MAE of SAN's more confident half of the scored pixels vs the rest.
+- **Rows**: the prediction's error by band of crop rows (share of the scored pixels, RMSE, median
+  signed error, share of the squared error): where an RGB-only network's errors come from.
 
 Run::
 
@@ -37,6 +39,7 @@ import torch
 from depth_completion_ros.benchmark.machine import describe, machine_info
 from depth_completion_ros.evaluation.heldout import (
     confidence_ranking,
+    cut,
     iter_drive_scans,
     score_frame,
 )
@@ -72,6 +75,30 @@ def training_priors(config_path: Path, dense: bool) -> dict[str, np.ndarray]:
     return priors
 
 
+def row_bands(signed: list[tuple[np.ndarray, np.ndarray]],
+              edges: tuple[int, ...] = (0, 96, 160, 224, 352)) -> dict[str, float]:
+    """Errors of the scored pixels of all frames by band of crop rows (printed)."""
+    rows = np.concatenate([r for r, _ in signed])
+    error = np.concatenate([e for _, e in signed])
+    error = np.where(np.isfinite(error), error, 0.0)
+    total = float((error ** 2).sum())
+    out: dict[str, float] = {}
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        band = (rows >= lo) & (rows < hi)
+        if not band.any():
+            continue
+        sse = float((error[band] ** 2).sum())
+        key = f"rows_{lo}_{hi}"
+        out.update({f"{key}_share_pixels": float(band.mean()),
+                    f"{key}_rmse_mm": 1000 * float(np.sqrt(sse / band.sum())),
+                    f"{key}_median_error_mm": 1000 * float(np.median(error[band])),
+                    f"{key}_share_sse": sse / total})
+        print(f"prediction, crop rows {lo}-{hi}: {100 * band.mean():.1f} % of the pixels, "
+              f"RMSE {np.sqrt(sse / band.sum()):.2f} m, median error "
+              f"{np.median(error[band]):+.2f} m, {100 * sse / total:.1f} % of the squared error")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path)
@@ -92,6 +119,7 @@ def main() -> None:
     ranking: dict[str, list[tuple[float, float]]] = {}
     measured: dict[str, list[float]] = {"completion": [], "prediction": []}
     seconds: list[float] = []
+    signed: list[tuple[np.ndarray, np.ndarray]] = []  # (crop row, prediction - truth) per pixel
     frames = 0
     for frames, scan in enumerate(iter_drive_scans(args.drive, args.max_frames), 1):
         hidden = scan.split(0)
@@ -101,6 +129,9 @@ def main() -> None:
         per.setdefault("san_prediction", []).append(score_frame(prediction.depth, hidden))
         ranking.setdefault("prediction", []).append(
             confidence_ranking(prediction.depth, prediction.confidence, hidden))
+        scored = hidden.groundtruth > 0
+        signed.append((np.nonzero(scored)[0],
+                       cut(prediction.depth, hidden.crop)[scored] - hidden.groundtruth[scored]))
         box = KITTI_CROP.box(*scan.rgb.shape[:2], clamp=True)
         assert box == hidden.crop, "the prior's crop and the scored crop differ"
         for name, prior in priors.items():
@@ -144,6 +175,7 @@ def main() -> None:
                                       "mae_mm_other_half": 1000 * lo, "frames_ranked": wins}
         print(f"confidence, {key}: MAE {1000 * hi:.0f} mm on the more confident half vs "
               f"{1000 * lo:.0f} mm on the rest ({wins}/{len(pairs)} frames)")
+    table["prediction_rows"] = row_bands(signed)
     closer = {k: 1000 * float(np.mean(v)) for k, v in measured.items()}
     table["measured_pixels_16"] = closer
     print(f"at the 16-line input pixels: |depth - measurement| {closer['completion']:.0f} mm "
