@@ -224,26 +224,6 @@ def blend_discontinuities(out: Float32Array, b: ColumnBrackets, jump_ratio: floa
     flat[jump] = np.float32(jump_blend) * flat[jump] + np.float32(1.0 - jump_blend) * mean_depth
 
 
-def complete_depth(inv: Float32Array, config: ClassicalConfig,
-                   workspace: Workspace | None = None) -> tuple[Float32Array, Float32Array]:
-    """Steps 2-4 of the module docstring on an (H, W) float32 inverse-depth image (0 = empty),
-    through the numpy path (:func:`fill_rows`, :func:`interpolate_columns`).
-
-    Args:
-        inv: (H, W) float32 inverse depth (1/metres), 0 = empty.
-        config: the model's config.
-        workspace: buffers to reuse (None: fresh arrays); the results are its buffers.
-
-    Returns:
-        (completed depth (H, W) float32 metres, 0 where no estimate; vertical pixel distance to
-        the nearest filled pixel (H, W) float32, see :func:`interpolate_columns`).
-    """
-    ws = Workspace() if workspace is None else workspace
-    out, dist = interpolate_columns(fill_rows(inv, config.row_fill_px, ws), config.jump_ratio,
-                                    config.jump_blend, config.plane_tolerance, ws)
-    return smooth(out, dist, config, ws), dist
-
-
 def smooth(out: Float32Array, dist: Float32Array, config: ClassicalConfig,
            workspace: Workspace | None = None, dst: Float32Array | None = None
            ) -> Float32Array:
