@@ -72,6 +72,9 @@ class MSPNConfig:
             code path.
         rpb_sigma: 0 = the authors' init of the position bias; > 0 = a Gaussian prior of this
             width in pixels (a start near identity; only matters for training from scratch).
+        guidance_init_scale: with ``rpb_sigma`` > 0, the factor on the guidance part of the
+            propagation's 1x1 convolution at init (0.01 = q · k near 0; 1.0 = PyTorch's init,
+            which lets the guidance learn from the first step; only matters for training).
         confidence: ``"mask"`` = the propagated mask (the paper's notion of how much of a
             pixel's depth came from measurements); ``"initial"`` = the D0 model's own confidence
             (the one that ranks the shipped weights' errors on KITTI: model card).
@@ -88,6 +91,7 @@ class MSPNConfig:
     max_iterations: int = 64
     paper_blend: bool = False
     rpb_sigma: float = 0.0
+    guidance_init_scale: float = 0.01
     confidence: str = "mask"
 
     def __post_init__(self) -> None:
@@ -110,6 +114,9 @@ class MSPNConfig:
                             f"{self.max_iterations}")
         if self.rpb_sigma < 0:
             problems.append(f"rpb_sigma must be >= 0, got {self.rpb_sigma}")
+        if not 0 < self.guidance_init_scale <= 1:
+            problems.append(f"guidance_init_scale must be in (0, 1], got "
+                            f"{self.guidance_init_scale}")
         if problems:
             raise ConfigError("mspn config: " + "; ".join(problems))
 
@@ -121,7 +128,8 @@ def build_network(config: MSPNConfig):  # type: ignore[no-untyped-def]  # torch 
     return MSPNNet(config.width, config.embed_dim, min_iterations=config.min_iterations,
                    second_iterations=config.second_iterations,
                    max_iterations=config.max_iterations or None,
-                   paper_blend=config.paper_blend, rpb_sigma=config.rpb_sigma)
+                   paper_blend=config.paper_blend, rpb_sigma=config.rpb_sigma,
+                   guidance_init_scale=config.guidance_init_scale)
 
 
 def initial_model(config: MSPNConfig) -> DepthModel:

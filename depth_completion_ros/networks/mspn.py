@@ -172,19 +172,22 @@ class MSPNNet(nn.Module):
         second_iterations: N2 (6).
         max_iterations: upper bound of N1 (None = none).
         paper_blend: the paper's Eq. 6 / 10 instead of the authors' KITTI path.
-        rpb_sigma: init of the position bias (:class:`.propagation.mspn.MSPNLayer`).
+        rpb_sigma, guidance_init_scale: init of the propagation
+            (:class:`.propagation.mspn.MSPNLayer`).
     """
 
     def __init__(self, width: int = 64, embed_dim: int = 64, *,
                  min_iterations: int = MIN_FIRST_ITERATIONS,
                  second_iterations: int = SECOND_ITERATIONS, max_iterations: int | None = None,
-                 paper_blend: bool = False, rpb_sigma: float = 0.0) -> None:
+                 paper_blend: bool = False, rpb_sigma: float = 0.0,
+                 guidance_init_scale: float = 0.01) -> None:
         super().__init__()
         self.backbone = MSPNGuidance(width, embed_dim)
         self.prop_layer = MaskedPropagation(embed_dim, WINDOW, min_iterations=min_iterations,
                                             second_iterations=second_iterations,
                                             max_iterations=max_iterations,
-                                            paper_blend=paper_blend, rpb_sigma=rpb_sigma)
+                                            paper_blend=paper_blend, rpb_sigma=rpb_sigma,
+                                            guidance_init_scale=guidance_init_scale)
 
     def outputs(self, rgb: Tensor, sparse: Tensor, initial: Tensor) -> MSPNOutputs:
         """Refined depth, confidence and intermediates.

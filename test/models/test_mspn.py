@@ -66,6 +66,7 @@ def test_registered_as_rgb_plus_lidar_refinement_with_the_small_shipped_weights(
     ({"width": 10}, "width must be a positive multiple of 4"),
     ({"max_iterations": 3}, "max_iterations must be 0"),
     ({"confidence": "spread"}, r"confidence must be one of \['mask', 'initial'\]"),
+    ({"guidance_init_scale": 0.0}, r"guidance_init_scale must be in \(0, 1\]"),
 ])
 def test_bad_config_is_a_config_error(values, match):
     with pytest.raises(ConfigError, match=match):

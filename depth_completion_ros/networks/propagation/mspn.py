@@ -214,11 +214,17 @@ class MSPNLayer(nn.Module):
         channels: guidance channels L.
         window: window side (13).
         rpb_sigma: 0 = the authors' init of the bias table (truncated normal, std 0.02); > 0 =
-            ``-(dy² + dx²) / (2 σ²)`` and the 1x1 convolution scaled by 0.01 (bias 0): a start
-            close to identity (q · k near 0), for refining a good D0 with little training.
+            ``-(dy² + dx²) / (2 σ²)`` and the 1x1 convolution scaled (bias 0): a start close
+            to identity, for refining a good D0 with little training.
+        guidance_init_scale: with ``rpb_sigma`` > 0, the factor on the 1x1 convolution's
+            guidance weights (its depth weights always get 0.01: depth in metres makes the
+            D · D_n term large). 0.01 puts q · k near 0, which also starves the guidance of
+            gradient (each side's gradient scales with the other); 1.0 keeps PyTorch's init
+            there, so the guidance learns from the first step.
     """
 
-    def __init__(self, channels: int, window: int = WINDOW, *, rpb_sigma: float = 0.0) -> None:
+    def __init__(self, channels: int, window: int = WINDOW, *, rpb_sigma: float = 0.0,
+                 guidance_init_scale: float = 0.01) -> None:
         super().__init__()
         self.window = window
         self.norm1 = LayerNorm2d(channels)
@@ -230,8 +236,9 @@ class MSPNLayer(nn.Module):
             dist2 = offsets[:, None] ** 2 + offsets[None, :] ** 2
             with torch.no_grad():
                 self.rpb.copy_(-dist2[None] / (2 * rpb_sigma ** 2))
-                # q · k near 0 at the start (depth in metres makes the D · D_n term large)
-                self.conv.weight.mul_(0.01)
+                # depth in metres makes the D · D_n term large: its weights start near 0
+                self.conv.weight[:, :channels].mul_(guidance_init_scale)
+                self.conv.weight[:, channels:].mul_(0.01)
                 if self.conv.bias is not None:
                     self.conv.bias.zero_()
         else:
@@ -347,19 +354,21 @@ class MaskedPropagation(nn.Module):
         max_iterations: upper bound of N1 (None = none; bounds run time on near-empty scans).
         paper_blend: the paper's Eq. 6 / 10 (blend with the previous depth by the mask, reset
             the measurements every step), the authors' NYU branch; False = their KITTI path.
-        rpb_sigma: see :class:`MSPNLayer`.
+        rpb_sigma, guidance_init_scale: see :class:`MSPNLayer`.
     """
 
     def __init__(self, channels: int, window: int = WINDOW, *,
                  min_iterations: int = MIN_FIRST_ITERATIONS,
                  second_iterations: int = SECOND_ITERATIONS, max_iterations: int | None = None,
-                 paper_blend: bool = False, rpb_sigma: float = 0.0) -> None:
+                 paper_blend: bool = False, rpb_sigma: float = 0.0,
+                 guidance_init_scale: float = 0.01) -> None:
         super().__init__()
         self.window, self.min_iterations = window, min_iterations
         self.second_iterations, self.max_iterations = second_iterations, max_iterations
         self.paper_blend = paper_blend
-        self.mspn = MSPNLayer(channels, window, rpb_sigma=rpb_sigma)
-        self.mspn_2nd = MSPNLayer(channels, window, rpb_sigma=rpb_sigma)
+        init = {"rpb_sigma": rpb_sigma, "guidance_init_scale": guidance_init_scale}
+        self.mspn = MSPNLayer(channels, window, **init)
+        self.mspn_2nd = MSPNLayer(channels, window, **init)
 
     def forward(self, guidance: Tensor, initial: Tensor, sparse: Tensor,
                 num_samples: Tensor | int) -> PropagationResult:

@@ -211,3 +211,16 @@ def test_refinement_invariants():
 def test_too_small_image_is_a_clear_error():
     with pytest.raises(ValueError, match="at least 13x13"):
         MSPNLayer(2).terms(torch.zeros(1, 2, 12, 40))
+
+
+@pytest.mark.parametrize("scale", [0.01, 1.0])
+def test_near_identity_init_scales_guidance_and_depth_weights_apart(scale):
+    torch.manual_seed(7)
+    plain = MSPNLayer(8)
+    torch.manual_seed(7)
+    layer = MSPNLayer(8, rpb_sigma=0.5, guidance_init_scale=scale)
+    w, w0 = layer.conv.weight[:, :, 0, 0], plain.conv.weight[:, :, 0, 0]
+    assert torch.allclose(w[:, :8], scale * w0[:, :8])       # guidance inputs
+    assert torch.allclose(w[:, 8], 0.01 * w0[:, 8])           # the depth input
+    assert torch.equal(layer.conv.bias, torch.zeros(16))
+    assert layer.rpb[0, 12, 12] == 0 and layer.rpb[0, 12, 13] == pytest.approx(-2.0)
