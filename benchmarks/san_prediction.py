@@ -54,12 +54,17 @@ from depth_completion_ros.training.sources import ScanFrame
 
 
 def training_priors(config_path: Path, dense: bool) -> dict[str, np.ndarray]:
-    """The median-depth prior(s) of the config's training frames, on the KITTI crop."""
+    """The median-depth prior(s) of the config's distinct training frames, on the KITTI crop."""
     config = load_config(config_path)
-    dataset = TrainingSet(config.data.train, cache=False)
+    dataset = TrainingSet(config.data.train, cache=False,
+                          prediction_only=config.data.prediction_only_frames)
     raw, completed = [], []
     classical = get_model("classical")
+    seen: set[str] = set()
     for index in range(len(dataset)):
+        if dataset.names[index] in seen:   # a frame listed more than once counts once
+            continue
+        seen.add(dataset.names[index])
         frame = dataset.frame(index)
         if not isinstance(frame, ScanFrame):
             continue

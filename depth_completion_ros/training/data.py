@@ -62,28 +62,35 @@ def supervised_sample(frame: DepthFrame) -> Sample:
 
 class TrainingSet:
     """Frames of several sources; scans with an implausible ring estimate are skipped (logged,
-    listed in :attr:`skipped`).
+    listed in :attr:`skipped`), or kept for 0-line samples only (``prediction_only``).
 
     Args:
         sources: dataset folders.
         cache: keep decoded frames in memory.
+        prediction_only: keep scans whose rings cannot be split, for 0-line samples
+            (:attr:`prediction_only` lists their indices).
 
     Raises:
         DataFormatError: a source cannot be read, or no usable frame is left.
     """
 
-    def __init__(self, sources: Sequence[SourceConfig], *, cache: bool = True) -> None:
+    def __init__(self, sources: Sequence[SourceConfig], *, cache: bool = True,
+                 prediction_only: bool = False) -> None:
         self.loaders: list[FrameLoader] = []
         self.names: list[str] = []
         self.skipped: list[tuple[str, str]] = []
-        self.counts: dict[str, int] = {}
+        self.prediction_only: set[int] = set()
+        self._frames_of: dict[str, dict[str, None]] = {}   # path -> distinct frame names
         self._cache: dict[int, Frame] = {}
         for source in sources:
-            self.counts[source.path] = 0
+            self._frames_of.setdefault(source.path, {})
             for name, load in list_frames(source):
                 frame = load()
                 problem = ring_problem(frame.rings) if isinstance(frame, ScanFrame) else None
-                if problem:
+                if problem and prediction_only:
+                    LOG.info("training data: %s for 0-line samples only: %s", name, problem)
+                    self.prediction_only.add(len(self.loaders))
+                elif problem:
                     LOG.warning("training data: skipping %s: %s", name, problem)
                     self.skipped.append((name, problem))
                     continue
@@ -91,7 +98,7 @@ class TrainingSet:
                     self._cache[len(self.loaders)] = frame
                 self.loaders.append(load)
                 self.names.append(name)
-                self.counts[source.path] += 1
+                self._frames_of[source.path][name] = None
         if not self.loaders:
             raise DataFormatError(f"training data: no usable frame in "
                                   f"{[s.path for s in sources]} ({len(self.skipped)} skipped)")
@@ -105,15 +112,23 @@ class TrainingSet:
         return cached if cached is not None else self.loaders[index]()
 
     def sample(self, index: int, lines: int) -> Sample:
-        """Frame ``index`` as a sample with ``lines`` input lines (ignored when supervised)."""
+        """Frame ``index`` as a sample with ``lines`` input lines (ignored when supervised;
+        0 for a :attr:`prediction_only` frame)."""
         frame = self.frame(index)
         if isinstance(frame, ScanFrame):
-            return heldout_sample(frame, lines)
+            return heldout_sample(frame, 0 if index in self.prediction_only else lines)
         return supervised_sample(frame)
 
     def describe(self) -> str:
         """Which frames trained, for the checkpoint's metadata."""
-        parts = [f"{path} ({count} frames)" for path, count in self.counts.items()]
+        parts = []
+        for path, names in self._frames_of.items():
+            listed = sum(name in names for name in self.names)
+            parts.append(f"{path} ({len(names)} frames"
+                         + (f", {listed} entries)" if listed > len(names) else ")"))
+        if self.prediction_only:
+            names = dict.fromkeys(self.names[i] for i in sorted(self.prediction_only))
+            parts.append("0-line samples only: " + ", ".join(names))
         if self.skipped:
             parts.append(f"skipped {len(self.skipped)}: "
                          + ", ".join(name for name, _ in self.skipped))

@@ -117,7 +117,8 @@ class Trainer:
         precision = mixed_precision(config.run.precision, self.device, notes)
         for note in notes:
             LOG.warning("%s", note)
-        self.dataset = TrainingSet(config.data.train, cache=config.data.cache)
+        self.dataset = TrainingSet(config.data.train, cache=config.data.cache,
+                                   prediction_only=config.data.prediction_only_frames)
         self.val_frames: list[ValidationFrame] = (validation_frames(config.validation)
                                                   if dist.is_main else [])
         self.state = self._initial_state(entry.config_cls, self.network, precision)

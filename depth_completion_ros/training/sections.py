@@ -97,6 +97,10 @@ class DataSection:
             [1, scale_max], resized to the patch with K scaled and LiDAR pixels moved, not
             interpolated (:func:`~depth_completion_ros.training.augment.scale`); 1 = off.
         cache: keep decoded frames in memory (about 3.5 MB per KITTI frame).
+        prediction_only_frames: keep scans whose rings cannot be split (a scan cropped to
+            the camera's view, as two of the object frames; a solid-state LiDAR) for 0-line
+            samples (no input, every point the target) instead of skipping them; such a
+            frame is always drawn with 0 lines. Needs 0 in ``lines``.
     """
 
     train: tuple[SourceConfig, ...] = ()
@@ -108,9 +112,13 @@ class DataSection:
     colour_jitter: float = 0.2
     scale_max: float = 1.0
     cache: bool = True
+    prediction_only_frames: bool = False
 
     def __post_init__(self) -> None:
         check_lines(self.lines, "data.lines")
+        if self.prediction_only_frames and 0 not in self.lines:
+            raise ConfigError(f"data.prediction_only_frames needs 0 in data.lines (its frames "
+                              f"only make 0-line samples), got {list(self.lines)}")
         if self.patch_height < 0 or self.patch_width < 0 or self.skip_top_rows < 0:
             raise ConfigError("data.patch_height / patch_width / skip_top_rows must be >= 0 "
                               "(0 = whole crop)")

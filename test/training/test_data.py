@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from depth_completion_ros.engine.preprocess import Preprocessor
+from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.evaluation.heldout import prepare_frame, split_frame
 from depth_completion_ros.geometry.crop import KITTI_CROP, cut
 from depth_completion_ros.geometry.rings import estimate_rings
@@ -75,6 +76,29 @@ def test_object_layout_skips_scans_without_full_turns(tmp_path: Path, scan: Scan
     sample = dataset.sample(0, 32)
     assert np.array_equal(sample.target, heldout_sample(scan, 32).target)
 
+
+
+def test_scans_without_rings_can_serve_prediction_samples(tmp_path: Path, scan: ScanFrame):
+    image = open_sequence(SAMPLE_DIR).image_paths[0]
+    ahead = scan.points[(scan.points[:, 0] > 0) & (np.abs(scan.points[:, 1]) < scan.points[:, 0])]
+    _object_layout(tmp_path, image, "full", scan.points)
+    _object_layout(tmp_path, image, "cropped", ahead)
+    dataset = TrainingSet([SourceConfig("kitti_object", str(tmp_path))], prediction_only=True)
+    assert dataset.names == [f"{tmp_path.name}/cropped", f"{tmp_path.name}/full"]
+    assert dataset.prediction_only == {0} and not dataset.skipped
+    assert "0-line samples only" in dataset.describe()
+    cropped = dataset.sample(0, 32)            # drawn with 32 lines: still a 0-line sample
+    assert cropped.lines == 0 and not (cropped.sparse > 0).any()
+    # the crop (+-45 degrees) holds every point in the camera's view (+-41): the same target
+    full = dataset.sample(1, 0).target
+    assert (full > 0).sum() > 10000 and np.array_equal(cropped.target, full)
+    assert dataset.sample(1, 32).lines == 32   # a full scan keeps its line count
+    data = DataSection(lines=(0, 32), patch_height=64, patch_width=96,
+                       prediction_only_frames=True)
+    for sample in draw_batch(dataset, data, 8, np.random.default_rng(1), indices=[0] * 8):
+        assert sample.lines == 0 and not (sample.sparse > 0).any()
+    with pytest.raises(ConfigError, match="needs 0 in data.lines"):
+        DataSection(lines=(32, 16), prediction_only_frames=True)
 
 def test_batch_goes_through_the_inference_preprocessor(scan: ScanFrame):
     dataset = TrainingSet([SourceConfig("kitti_raw", str(SAMPLE_DIR), max_frames=2)])
