@@ -80,10 +80,9 @@ class TrainingSet:
         self.names: list[str] = []
         self.skipped: list[tuple[str, str]] = []
         self.prediction_only: set[int] = set()
-        self._frames_of: dict[str, dict[str, None]] = {}   # path -> distinct frame names
+        self._paths: list[str] = []   # each entry's source folder, beside self.names
         self._cache: dict[int, Frame] = {}
         for source in sources:
-            self._frames_of.setdefault(source.path, {})
             for name, load in list_frames(source):
                 frame = load()
                 problem = ring_problem(frame.rings) if isinstance(frame, ScanFrame) else None
@@ -98,7 +97,7 @@ class TrainingSet:
                     self._cache[len(self.loaders)] = frame
                 self.loaders.append(load)
                 self.names.append(name)
-                self._frames_of[source.path][name] = None
+                self._paths.append(source.path)
         if not self.loaders:
             raise DataFormatError(f"training data: no usable frame in "
                                   f"{[s.path for s in sources]} ({len(self.skipped)} skipped)")
@@ -122,10 +121,11 @@ class TrainingSet:
     def describe(self) -> str:
         """Which frames trained, for the checkpoint's metadata."""
         parts = []
-        for path, names in self._frames_of.items():
-            listed = sum(name in names for name in self.names)
-            parts.append(f"{path} ({len(names)} frames"
-                         + (f", {listed} entries)" if listed > len(names) else ")"))
+        for path in dict.fromkeys(self._paths):
+            entries = [n for n, p in zip(self.names, self._paths, strict=True) if p == path]
+            distinct = len(set(entries))
+            parts.append(f"{path} ({distinct} frames"
+                         + (f", {len(entries)} entries)" if len(entries) > distinct else ")"))
         if self.prediction_only:
             names = dict.fromkeys(self.names[i] for i in sorted(self.prediction_only))
             parts.append("0-line samples only: " + ", ".join(names))
