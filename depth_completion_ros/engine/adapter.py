@@ -103,7 +103,9 @@ class TorchModelAdapter(SpecModel):
             if self.confidence_from_initial:
                 conf_np = start.confidence.copy()
             depth_np[~start.covered] = np.nan
-            conf_np[~start.covered] = 0.0
+            # 0 wherever there is no depth: outside D0's cover and outside the network's crop
+            # (D0's own confidence covers the whole image)
+            conf_np[np.isnan(depth_np)] = 0.0
         return CompletionOutput(depth_np, conf_np, dict(timer.last))
 
     def _tensors(self, rgb: UInt8Array | None, sparse: FloatArray | None, K: Array

@@ -13,6 +13,7 @@ from depth_completion_ros.models import (  # noqa: F401  (register)
     mspn,
     nearest,
     nlspn,
+    nlspn_refine,
     san,
 )
 from depth_completion_ros.models.base import CompletionOutput, DepthModel, ModelInput, ModelSpec

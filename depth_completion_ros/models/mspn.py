@@ -25,8 +25,7 @@ from depth_completion_ros.models.base import DepthModel, ModelInput, ModelSpec
 from depth_completion_ros.models.learned import KITTI_IMAGENET_INPUT
 from depth_completion_ros.models.registry import (
     LearnedNetwork,
-    get_entry,
-    get_model,
+    refinement_start,
     register_model,
 )
 from depth_completion_ros.models.weights import WeightsSpec
@@ -140,12 +139,7 @@ def initial_model(config: MSPNConfig) -> DepthModel:
         ConfigError: a model that needs inputs MSPN does not have.
         MissingWeightsError: a learned model without weights.
     """
-    entry = get_entry(config.initial_model)   # ModelError naming the registered models
-    if not set(entry.spec.required) <= set(SPEC.required):
-        raise ConfigError(f"mspn config: initial_model {config.initial_model!r} needs "
-                          f"{[i.value for i in entry.spec.required]}; MSPN has rgb and "
-                          f"sparse_depth")
-    return get_model(config.initial_model)
+    return refinement_start(SPEC, config.initial_model)
 
 
 def factory(config: MSPNConfig, *, checkpoint: Path | None, device: Device | str = Device.AUTO,

@@ -204,6 +204,26 @@ def get_model(name: str, config: Mapping[str, Any] | None = None, *,
     return entry.factory(cfg, checkpoint=ckpt, device=dev, precision=prec)
 
 
+def refinement_start(spec: ModelSpec, name: str) -> DepthModel:
+    """The model whose depth the refinement network ``spec`` refines (D0): the registered
+    model ``name`` with its default config and weights.
+
+    Raises:
+        ConfigError: ``name`` is empty, ``spec`` itself, or needs inputs ``spec`` lacks.
+        ModelError: not a registered model.
+        MissingWeightsError: a learned model without weights.
+    """
+    if not name or name == spec.name:
+        raise ConfigError(f"{spec.name} config: initial_model must name another registered "
+                          f"model, got {name!r}")
+    entry = get_entry(name)   # ModelError naming the registered models
+    if not set(entry.spec.required) <= set(spec.required):
+        raise ConfigError(f"{spec.name} config: initial_model {name!r} needs "
+                          f"{[i.value for i in entry.spec.required]}; {spec.name} has "
+                          f"{' and '.join(i.value for i in spec.required)}")
+    return get_model(name)
+
+
 def _resolve_checkpoint(entry: ModelEntry, checkpoint: str | Path | None) -> Path | None:
     """``checkpoint`` as given, else the default weights' file after its sha256 check."""
     if checkpoint is not None:

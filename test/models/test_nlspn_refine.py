@@ -1,0 +1,147 @@
+"""NLSPN refinement [``nlspn_refine``]: registration, config checks, an untrained network is D0
+with the measurements written in, the propagation moves depth once its affinities do, the two
+confidences, a few training steps, strict loading at full size."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from depth_completion_ros.engine.adapter import initial_depth
+from depth_completion_ros.errors import ConfigError, MissingWeightsError, ModelError
+from depth_completion_ros.models import ModelInput, get_entry, get_model
+from depth_completion_ros.models.checkpoint import CheckpointMeta, save_checkpoint
+from depth_completion_ros.models.nlspn_refine import NLSPNRefineConfig, build_network
+from depth_completion_ros.networks.losses import masked_l1_l2
+
+#: tiny network, two propagation steps (test speed)
+TINY = {"width": 8, "embed_dim": 4, "prop_time": 2}
+
+
+def _crop_frame(frame, height=96, width=200, x0=500):
+    """The bottom ``height`` rows of ``frame`` at columns x0.. (K moved)."""
+    y0 = frame.rgb.shape[0] - height
+    K = frame.K.copy()
+    K[0, 2] -= x0
+    K[1, 2] -= y0
+    window = (slice(y0, y0 + height), slice(x0, x0 + width))
+    return frame.rgb[window], frame.sparse[window], K
+
+
+def _save(net, path, config):
+    entry = get_entry("nlspn_refine")
+    meta = CheckpointMeta(model="nlspn_refine",
+                          config={**vars(NLSPNRefineConfig(**config))},
+                          training_data="none (test)", input_spec=entry.network.input_spec,
+                          data_license="CC0")
+    return save_checkpoint(path, net, meta)
+
+
+def test_registered_as_rgb_plus_lidar_refinement_that_needs_weights():
+    entry = get_entry("nlspn_refine")
+    assert entry.spec.required == (ModelInput.RGB, ModelInput.SPARSE_DEPTH)
+    assert entry.network is not None and entry.network.initial_model is not None
+    if entry.default_weights is None:
+        with pytest.raises(MissingWeightsError, match="depth-completion train"):
+            get_model("nlspn_refine", device="cpu")
+
+
+@pytest.mark.parametrize("values, match", [
+    ({"initial_model": "nlspn_refine"}, "initial_model must name another registered model"),
+    ({"width": 10}, "width must be a positive multiple of 4"),
+    ({"prop_kernel": 4}, "prop_kernel must be odd"),
+    ({"affinity_gamma": 0}, "affinity_gamma must be > 0"),
+    ({"confidence": "mask"}, r"confidence must be one of \['initial', 'predicted'\]"),
+])
+def test_bad_config_is_a_config_error(values, match):
+    with pytest.raises(ConfigError, match=match):
+        get_model("nlspn_refine", values)
+
+
+def test_unknown_or_weightless_initial_models_are_refused(tmp_path, learned_checkpoint):
+    config = {**TINY, "initial_model": "nowhere"}
+    path = learned_checkpoint("nlspn_refine", tmp_path / "a.pt", config)
+    with pytest.raises(ModelError, match="unknown model 'nowhere'"):
+        get_model("nlspn_refine", config, checkpoint=path, device="cpu")
+    config = {**TINY, "initial_model": "cspn"}
+    path = learned_checkpoint("nlspn_refine", tmp_path / "b.pt", config)
+    with pytest.raises(MissingWeightsError):
+        get_model("nlspn_refine", config, checkpoint=path, device="cpu")
+
+
+def test_untrained_network_is_the_initial_depth_with_the_measurements_written_in(
+        tmp_path, sample_frame, learned_checkpoint):
+    rgb, sparse, K = _crop_frame(sample_frame)
+    path = learned_checkpoint("nlspn_refine", tmp_path / "n.pt", TINY, seed=1)
+    out = get_model("nlspn_refine", TINY, checkpoint=path, device="cpu").predict(rgb, sparse, K)
+    start = get_model("classical").predict(rgb, sparse, K)
+    covered = np.isfinite(start.depth)
+    assert np.array_equal(np.isfinite(out.depth), covered)
+    measured = covered & (sparse > 0)
+    np.testing.assert_allclose(out.depth[measured], sparse[measured], rtol=1e-6)
+    free = covered & (sparse == 0)
+    assert free.sum() > 1000
+    np.testing.assert_allclose(out.depth[free], start.depth[free], rtol=1e-5, atol=1e-5)
+    # the default confidence is classical's own
+    np.testing.assert_array_equal(out.confidence[covered], start.confidence[covered])
+
+
+def test_affinities_move_the_depth_and_the_predicted_confidence_is_the_networks(
+        tmp_path, sample_frame):
+    rgb, sparse, K = _crop_frame(sample_frame)
+    torch.manual_seed(0)
+    net = build_network(NLSPNRefineConfig(**TINY))
+    with torch.no_grad():   # non-zero affinities and a confidence below 1
+        net.prop_layer.conv_offset_aff.weight.normal_(0, 0.3)
+        net.conf_head.bias.fill_(0.0)
+    path = _save(net, tmp_path / "moved.pt", TINY)
+    moved = get_model("nlspn_refine", TINY, checkpoint=path, device="cpu").predict(rgb, sparse,
+                                                                                  K)
+    own = get_model("nlspn_refine", {**TINY, "confidence": "predicted"}, checkpoint=path,
+                    device="cpu").predict(rgb, sparse, K)
+    start = get_model("classical").predict(rgb, sparse, K)
+    free = np.isfinite(start.depth) & (sparse == 0)
+    change = np.abs(moved.depth[free] - start.depth[free])
+    assert np.median(change) > 1e-3 and np.isfinite(moved.depth[free]).all()
+    np.testing.assert_array_equal(own.depth, moved.depth)        # only the confidence differs
+    # sigmoid(0) = 0.5 where the guidance is uniform; not classical's confidence
+    assert 0.2 < float(np.median(own.confidence[free])) < 0.8
+    assert not np.array_equal(own.confidence, moved.confidence)
+
+
+def test_loss_falls_within_a_few_adamw_steps_on_a_real_crop(sample_frame):
+    """Bottom 64x160 of the sample frame: half the measured pixels in, the other half as the
+    target; D0 = the classical model's depth on the given half."""
+    rgb_np, sparse_np, K = _crop_frame(sample_frame, 64, 160)
+    keep = np.random.default_rng(0).random(sparse_np.shape) < 0.5
+    given_np = np.where(keep, sparse_np, 0).astype(np.float32)
+    target = torch.from_numpy(np.where(keep, 0, sparse_np).astype(np.float32))[None, None]
+    start = initial_depth(get_model("classical"), rgb_np, given_np, K).depth
+    rgb = torch.from_numpy(rgb_np).permute(2, 0, 1)[None].float() / 255.0
+    torch.manual_seed(0)
+    net = build_network(NLSPNRefineConfig(**TINY)).train()
+    optimiser = torch.optim.AdamW(net.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(10):
+        optimiser.zero_grad()
+        out = net(rgb, torch.from_numpy(given_np)[None, None], torch.eye(3)[None],
+                  torch.from_numpy(start)[None, None])
+        loss = masked_l1_l2(out[:, :1], target)
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.9 * losses[0], losses
+
+
+def test_a_checkpoint_loads_strictly_and_predicts_at_full_size(tmp_path, sample_frame,
+                                                                learned_checkpoint,
+                                                                output_convention):
+    path = learned_checkpoint("nlspn_refine", tmp_path / "n.pt", TINY)
+    model = get_model("nlspn_refine", TINY, checkpoint=path, device="cpu")
+    saved = torch.load(path, weights_only=True)["state_dict"]
+    for name, value in model.engine.module.state_dict().items():
+        assert torch.equal(value.cpu(), saved[name]), name
+    out = model.predict(sample_frame.rgb, sample_frame.sparse, sample_frame.K)
+    assert np.isnan(out.depth[:, :13]).all()            # outside the 1216x352 crop
+    output_convention(out, sample_frame)
+    assert set(out.timings_ms) >= {"initial", "preprocess", "postprocess"}
