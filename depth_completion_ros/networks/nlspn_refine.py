@@ -13,7 +13,8 @@ the NLSPN one:
 - propagation: NLSPN's (:class:`~.propagation.nlspn.NLSPNPropagation`): deformable k x k
   neighbours, Tanh-γ-Abs-Sum* affinities, measurements reset before each step. Its last
   convolution starts at 0, so the untrained network returns D0 with the measurements written
-  in.
+  in. The output is clamped to the range of D0 and the measurements within ``prop_time``
+  pixels (:meth:`NLSPNRefineNet.within_reach`).
 
 It has no counterpart in NLSPN's authors' code (their network predicts its own initial depth);
 it is this package's, for refining a learning-free D0 with little training data.
@@ -57,7 +58,7 @@ class NLSPNRefineNet(nn.Module):
         self.conf_head = nn.Conv2d(embed_dim, 1, 3, padding=1)
         with torch.no_grad():
             self.conf_head.weight.zero_()
-            self.conf_head.bias.fill_(CONFIDENCE_INIT_BIAS)
+            nn.init.constant_(self.conf_head.bias, CONFIDENCE_INIT_BIAS)
         self.prop_layer = NLSPNPropagation(embed_dim, kernel, prop_time=prop_time,
                                            affinity_gamma=affinity_gamma, preserve_input=True)
 
@@ -73,5 +74,25 @@ class NLSPNRefineNet(nn.Module):
         """
         guidance = self.backbone(rgb, sparse, initial)
         confidence = torch.sigmoid(self.conf_head(guidance))
-        depth = self.prop_layer(initial, guidance, confidence, sparse).clamp(min=0.0)
-        return torch.cat((depth, confidence.float()), dim=1)
+        depth = self.prop_layer(initial, guidance, confidence, sparse)
+        return torch.cat((self.within_reach(depth, initial, sparse), confidence.float()), dim=1)
+
+    def within_reach(self, depth: Tensor, initial: Tensor, sparse: Tensor) -> Tensor:
+        """``depth`` clamped, per pixel, to the range of D0 and the measurements within
+        ``prop_time`` pixels (a (2 prop_time + 1)² window).
+
+        Signed affinities let the propagation extrapolate: on inputs unlike its training data
+        (a trained network given all 64 beams) a few pixels at depth edges went below 0. Depth
+        that reaches no further than the propagation's window cannot be garbage of that kind.
+        """
+        reach = 2 * self.prop_layer.prop_time + 1
+        if reach == 1:
+            return depth
+        start = initial.float()
+        known = torch.where(sparse > 0, sparse.float(), start)
+        low = torch.minimum(start, known)
+        high = torch.maximum(start, known)
+        pad = reach // 2
+        high = nn.functional.max_pool2d(high, reach, stride=1, padding=pad)
+        low = -nn.functional.max_pool2d(-low, reach, stride=1, padding=pad)
+        return torch.minimum(torch.maximum(depth, low), high)

@@ -20,7 +20,7 @@ def test_every_learned_model_has_a_small_and_a_full_size():
             assert small == entry.config_cls() and full.backbone == "packnet01"
             continue
         assert full == entry.config_cls()  # the paper's network is the default config
-        if entry.name == "mspn":   # the guidance network's width and L
+        if entry.name in ("mspn", "nlspn_refine"):   # the guidance network's width and L
             assert (small.width, small.embed_dim) == (16, 8)
         elif entry.name == "depth_only":   # its own encoder-decoder: the width alone
             assert (small.width, full.width) == (16, 32)
