@@ -180,3 +180,26 @@ def test_the_shipped_weights_beat_classical_on_the_embedded_frames(sample_dir):
         classical = np.mean(scores[("classical", lines)], axis=0)
         assert len(scores[("classical", lines)]) == 4
         assert (learned < 0.98 * classical).all(), (lines, learned, classical)
+
+
+def test_the_output_stays_within_the_depths_the_propagation_can_reach():
+    """Signed affinities extrapolate; the output is clamped to the range of D0 and the
+    measurements in a (2 prop_time + 1)² window, so it stays positive and local."""
+    torch.manual_seed(0)
+    net = build_network(NLSPNRefineConfig(**TINY)).eval()
+    with torch.no_grad():   # wild affinities: negative weights everywhere
+        net.prop_layer.conv_offset_aff.bias[2 * 8:].fill_(-3.0)
+    initial = torch.full((1, 1, 20, 30), 10.0)
+    initial[..., 10:, :] = 2.0                   # a depth edge
+    sparse = torch.zeros_like(initial)
+    sparse[..., ::4, ::3] = initial[..., ::4, ::3]
+    rgb = torch.randn(1, 3, 20, 30)
+    with torch.no_grad():
+        raw = net.prop_layer(initial, net.backbone(rgb, sparse, initial),
+                             torch.ones_like(initial), sparse)
+        out = net(rgb, sparse, torch.eye(3)[None], initial)[:, :1]
+    assert raw.min() < 2.0 or raw.max() > 10.0           # the unclamped propagation leaves it
+    assert float(out.min()) >= 2.0 and float(out.max()) <= 10.0
+    # far from the edge (more than prop_time rows) the only depth in reach is that side's
+    np.testing.assert_allclose(out[..., :7, :].numpy(), 10.0)
+    np.testing.assert_allclose(out[..., 13:, :].numpy(), 2.0)
