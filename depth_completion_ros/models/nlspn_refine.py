@@ -143,16 +143,16 @@ def factory(config: NLSPNRefineConfig, *, checkpoint: Path | None,
 WEIGHTS = (
     WeightsSpec(
         name="kitti_selfsup_small_v1", file="nlspn_refine_small_kitti_selfsup_v1.pt",
-        sha256="86cc7ec30a18a42e9798e002d9ce50a625eb43a5813b0493b784bc688ed5b5db",
+        sha256="93f598652700848598812cba030253aa6beea7e0e3b98043add96d0628661e33",
         input_spec=INPUT_SPEC,
         training_data="KITTI raw 2011_09_26_drive_0009 (51 frames) and 3 full-scan KITTI object "
                       "frames, self-supervised on held-out LiDAR beams (no ground truth); "
                       "selected on 3 other object frames",
         recipe="depth-completion train --config config/train/nlspn_refine_small_selfsup.yaml",
-        scores={"seq16_rmse_mm_32": 2647.3, "seq16_mae_mm_32": 580.8,
-                "seq16_rmse_mm_16": 3895.3, "seq16_mae_mm_16": 1038.1,
-                "seq16_rmse_mm_8": 6570.2, "seq16_mae_mm_8": 2318.5,
-                "seq16_rmse_mm_4": 10629.4, "seq16_mae_mm_4": 4030.3},
+        scores={"seq16_rmse_mm_32": 2608.9, "seq16_mae_mm_32": 563.9,
+                "seq16_rmse_mm_16": 3916.0, "seq16_mae_mm_16": 1026.0,
+                "seq16_rmse_mm_8": 6708.0, "seq16_mae_mm_8": 2357.7,
+                "seq16_rmse_mm_4": 10643.5, "seq16_mae_mm_4": 4006.2},
         license="CC BY-NC-SA 3.0 (from KITTI, Geiger et al. 2013)",
         config={"width": 16, "embed_dim": 8}),
 )
