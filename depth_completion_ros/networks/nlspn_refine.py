@@ -56,9 +56,8 @@ class NLSPNRefineNet(nn.Module):
         super().__init__()
         self.backbone = MSPNGuidance(width, embed_dim)
         self.conf_head = nn.Conv2d(embed_dim, 1, 3, padding=1)
-        with torch.no_grad():
-            self.conf_head.weight.zero_()
-            nn.init.constant_(self.conf_head.bias, CONFIDENCE_INIT_BIAS)
+        nn.init.zeros_(self.conf_head.weight)
+        self.conf_head.bias = nn.Parameter(torch.full((1,), CONFIDENCE_INIT_BIAS))
         self.prop_layer = NLSPNPropagation(embed_dim, kernel, prop_time=prop_time,
                                            affinity_gamma=affinity_gamma, preserve_input=True)
 
