@@ -153,6 +153,9 @@ def draw_batch(dataset: TrainingSet, data: DataSection, batch_size: int,
         index = int(rng.integers(len(dataset))) if indices is None else int(indices[i])
         lines = int(data.lines[int(rng.integers(len(data.lines)))])
         sample = dataset.sample(index, lines)
+        if data.prediction_target == "classical" and sample.lines == 0 \
+                and not sample.sparse.any():
+            sample = dense_target(sample)
         if initial is not None:
             start = initial_depth(initial, sample.rgb, sample.sparse, sample.K)
             sample = replace(sample, initial=start.depth)
@@ -162,6 +165,30 @@ def draw_batch(dataset: TrainingSet, data: DataSection, batch_size: int,
                          skip_top_rows=data.skip_top_rows, scale_max=data.scale_max)
         samples.append(contiguous(sample))
     return samples
+
+
+def dense_target(sample: Sample) -> Sample:
+    """A prediction sample (no input) whose target is its LiDAR points and, between them, the
+    ``classical`` model's completion of all of them (where it gives depth: from the top
+    beam down); the measured points keep their own depth.
+
+    Example:
+        >>> target = np.zeros((40, 30), np.float32)
+        >>> target[10::8, :] = 12.0
+        >>> K = np.array([[50.0, 0, 15], [0, 50.0, 20], [0, 0, 1]])
+        >>> out = dense_target(Sample(np.zeros((40, 30, 3), np.uint8), np.zeros_like(target),
+        ...                           target, K))
+        >>> int((target > 0).sum()), int((out.target > 0).sum()) > 800
+        (120, True)
+        >>> float(out.target[20, 15])
+        12.0
+    """
+    from depth_completion_ros.models import get_model
+
+    dense = get_model("classical").predict(sample.rgb, sample.target, sample.K).depth
+    filled = np.where(np.isfinite(dense) & (dense > 0), dense, np.float32(0))
+    target = np.where(sample.target > 0, sample.target, filled).astype(np.float32)
+    return replace(sample, target=target)
 
 
 @dataclass(frozen=True)

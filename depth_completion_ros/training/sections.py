@@ -76,6 +76,10 @@ class ModelSection:
     init: str = ""
 
 
+#: targets of a 0-line (prediction) sample (DataSection.prediction_target)
+PREDICTION_TARGETS = ("rings", "classical")
+
+
 @dataclass(frozen=True)
 class DataSection:
     """Training samples.
@@ -97,6 +101,10 @@ class DataSection:
             [1, scale_max], resized to the patch with K scaled and LiDAR pixels moved, not
             interpolated (:func:`~depth_completion_ros.training.augment.scale`); 1 = off.
         cache: keep decoded frames in memory (about 3.5 MB per KITTI frame).
+        prediction_target: the target of a 0-line (prediction) sample: ``"rings"`` (every
+            ring's points, occlusion-filtered) or ``"classical"`` (those points, and between
+            them the ``classical`` model's completion of all of them: a dense pseudo-label
+            where the LiDAR reaches; :func:`~depth_completion_ros.training.data.dense_target`).
         prediction_only_frames: keep scans whose rings cannot be split (a scan cropped to
             the camera's view, as two of the object frames; a solid-state LiDAR) for 0-line
             samples (no input, every point the target) instead of skipping them; such a
@@ -113,9 +121,17 @@ class DataSection:
     scale_max: float = 1.0
     cache: bool = True
     prediction_only_frames: bool = False
+    prediction_target: str = "rings"
 
     def __post_init__(self) -> None:
         check_lines(self.lines, "data.lines")
+        if self.prediction_target not in PREDICTION_TARGETS:
+            raise ConfigError(f"data.prediction_target must be one of "
+                              f"{list(PREDICTION_TARGETS)}, got {self.prediction_target!r}")
+        if self.prediction_target != "rings" and 0 not in self.lines:
+            raise ConfigError(f"data.prediction_target {self.prediction_target!r} needs 0 in "
+                              f"data.lines (it changes 0-line samples only), got "
+                              f"{list(self.lines)}")
         if self.prediction_only_frames and 0 not in self.lines:
             raise ConfigError(f"data.prediction_only_frames needs 0 in data.lines (its frames "
                               f"only make 0-line samples), got {list(self.lines)}")

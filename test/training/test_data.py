@@ -100,6 +100,34 @@ def test_scans_without_rings_can_serve_prediction_samples(tmp_path: Path, scan: 
     with pytest.raises(ConfigError, match="needs 0 in data.lines"):
         DataSection(lines=(32, 16), prediction_only_frames=True)
 
+def test_dense_prediction_targets_keep_the_points_and_fill_between_them(scan: ScanFrame):
+    """``prediction_target: classical``: a 0-line sample's target is every ring's point (the
+    same depth) plus classical's completion between them; line samples are unchanged."""
+    dataset = TrainingSet([SourceConfig("kitti_raw", str(SAMPLE_DIR), max_frames=1)])
+    plain = DataSection(lines=(0, 16), patch_height=0, patch_width=0, colour_jitter=0.0,
+                        flip_probability=0.0)
+    dense = DataSection(lines=(0, 16), patch_height=0, patch_width=0, colour_jitter=0.0,
+                        flip_probability=0.0, prediction_target="classical")
+    seen = set()
+    for seed in range(6):   # lines drawn 0 or 16; the same draw for both sections
+        a = draw_batch(dataset, plain, 1, np.random.default_rng(seed))[0]
+        b = draw_batch(dataset, dense, 1, np.random.default_rng(seed))[0]
+        lines = a.lines
+        seen.add(lines)
+        measured = a.target > 0
+        assert np.array_equal(b.target[measured], a.target[measured])
+        if lines:
+            assert np.array_equal(a.target, b.target)
+        else:
+            assert (b.target > 0).sum() > 8 * measured.sum()   # most of the crop below the top beam
+            assert (b.target > 0).all(axis=1)[-100:].all()     # the bottom rows are dense
+    assert seen == {0, 16}
+    with pytest.raises(ConfigError, match="prediction_target must be one of"):
+        DataSection(prediction_target="dense")
+    with pytest.raises(ConfigError, match="needs 0 in data.lines"):
+        DataSection(lines=(32,), prediction_target="classical")
+
+
 def test_batch_goes_through_the_inference_preprocessor(scan: ScanFrame):
     dataset = TrainingSet([SourceConfig("kitti_raw", str(SAMPLE_DIR), max_frames=2)])
     data = DataSection(lines=(16,), patch_height=64, patch_width=96, colour_jitter=0.0,
