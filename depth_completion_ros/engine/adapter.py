@@ -157,7 +157,8 @@ def torch_model_factory(spec: ModelSpec, build: Callable[[Any], torch.nn.Module]
                         input_spec: InputSpec, *, warmup: int = 1,
                         architecture: tuple[str, ...] = (),
                         missing_weights: str | None = None,
-                        initial: Callable[[Any], DepthModel] | None = None
+                        initial: Callable[[Any], DepthModel] | None = None,
+                        initial_confidence: Callable[[Any], bool] | None = None
                         ) -> Callable[..., DepthModel]:
     """Registry factory of a learned model whose weights are in this package's format.
 
@@ -172,6 +173,8 @@ def torch_model_factory(spec: ModelSpec, build: Callable[[Any], torch.nn.Module]
         missing_weights: the message when no checkpoint is given (MissingWeightsError: where
             weights come from); None: a generic ModelError.
         initial: config -> the model whose depth a refinement network refines (D0).
+        initial_confidence: config -> whether the output carries D0's confidence instead of
+            the network's own (:attr:`TorchModelAdapter.confidence_from_initial`).
 
     The file is read once, weights-only; the factory raises CheckpointError when it does not
     match (model name, architecture, input spec, state dict keys and shapes; strict).
@@ -189,7 +192,10 @@ def torch_model_factory(spec: ModelSpec, build: Callable[[Any], torch.nn.Module]
         module = build(config)
         apply_checkpoint(meta, state, module, path=checkpoint, model_name=spec.name,
                          input_spec=input_spec)
-        return TorchModelAdapter(spec, module, meta.input_spec, device=device,
-                                 precision=precision, warmup=warmup,
-                                 initial=None if initial is None else initial(config))
+        model = TorchModelAdapter(spec, module, meta.input_spec, device=device,
+                                  precision=precision, warmup=warmup,
+                                  initial=None if initial is None else initial(config))
+        model.confidence_from_initial = (initial_confidence is not None
+                                         and initial_confidence(config))
+        return model
     return factory

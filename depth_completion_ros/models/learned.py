@@ -31,3 +31,23 @@ def backbone_problems(backbone_depth: int, width: int, prop_time: int) -> list[s
     if prop_time < 0:
         problems.append(f"prop_time must be >= 0, got {prop_time}")
     return problems
+
+
+def refinement_problems(name: str, initial_model: str, width: int, embed_dim: int) -> list[str]:
+    """What is wrong with the fields a refinement model's config shares (model ``name``; D0
+    from ``initial_model``; a guidance network of ``width`` and ``embed_dim`` channels).
+
+    Example:
+        >>> refinement_problems("mspn", "mspn", 16, 0)  # doctest: +NORMALIZE_WHITESPACE
+        ["initial_model must name another registered model, got 'mspn'",
+         'embed_dim must be >= 1, got 0']
+    """
+    problems = []
+    if not initial_model or initial_model == name:
+        problems.append(f"initial_model must name another registered model, got "
+                        f"{initial_model!r}")
+    if width < 4 or width % 4:
+        problems.append(f"width must be a positive multiple of 4, got {width}")
+    if embed_dim < 1:
+        problems.append(f"embed_dim must be >= 1, got {embed_dim}")
+    return problems

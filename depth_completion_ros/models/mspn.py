@@ -22,7 +22,7 @@ from typing import Any
 from depth_completion_ros.devices import Device, Precision
 from depth_completion_ros.errors import CheckpointError, ConfigError
 from depth_completion_ros.models.base import DepthModel, ModelInput, ModelSpec
-from depth_completion_ros.models.learned import KITTI_IMAGENET_INPUT
+from depth_completion_ros.models.learned import KITTI_IMAGENET_INPUT, refinement_problems
 from depth_completion_ros.models.registry import (
     LearnedNetwork,
     refinement_start,
@@ -98,13 +98,8 @@ class MSPNConfig:
         if self.confidence not in CONFIDENCES:
             problems.append(f"confidence must be one of {list(CONFIDENCES)}, got "
                             f"{self.confidence!r}")
-        if not self.initial_model or self.initial_model == SPEC.name:
-            problems.append(f"initial_model must name another registered model, got "
-                            f"{self.initial_model!r}")
-        if self.width < 4 or self.width % 4:
-            problems.append(f"width must be a positive multiple of 4, got {self.width}")
-        if self.embed_dim < 1:
-            problems.append(f"embed_dim must be >= 1, got {self.embed_dim}")
+        problems += refinement_problems(SPEC.name, self.initial_model, self.width,
+                                        self.embed_dim)
         if self.min_iterations < 1 or self.second_iterations < 0:
             problems.append(f"min_iterations must be >= 1 and second_iterations >= 0, got "
                             f"{self.min_iterations} / {self.second_iterations}")
@@ -152,14 +147,12 @@ def factory(config: MSPNConfig, *, checkpoint: Path | None, device: Device | str
             keys or shapes that differ.
         ConfigError: an unusable ``initial_model``.
     """
-    from depth_completion_ros.engine.adapter import TorchModelAdapter, torch_model_factory
+    from depth_completion_ros.engine.adapter import torch_model_factory
 
     build = torch_model_factory(SPEC, build_network, INPUT_SPEC, architecture=ARCHITECTURE,
-                                missing_weights=WHERE_WEIGHTS_COME_FROM, initial=initial_model)
-    model = build(config, checkpoint=checkpoint, device=device, precision=precision)
-    assert isinstance(model, TorchModelAdapter)
-    model.confidence_from_initial = config.confidence == "initial"
-    return model
+                                missing_weights=WHERE_WEIGHTS_COME_FROM, initial=initial_model,
+                                initial_confidence=lambda c: c.confidence == "initial")
+    return build(config, checkpoint=checkpoint, device=device, precision=precision)
 
 
 def mspn_propagate(guidance: Any, initial_depth: Any, sparse_depth: Any, num_samples: int,

@@ -15,7 +15,7 @@ from pathlib import Path
 from depth_completion_ros.devices import Device, Precision
 from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.models.base import DepthModel, ModelInput, ModelSpec
-from depth_completion_ros.models.learned import KITTI_IMAGENET_INPUT
+from depth_completion_ros.models.learned import KITTI_IMAGENET_INPUT, refinement_problems
 from depth_completion_ros.models.registry import (
     LearnedNetwork,
     refinement_start,
@@ -76,14 +76,8 @@ class NLSPNRefineConfig:
     confidence: str = "initial"
 
     def __post_init__(self) -> None:
-        problems = []
-        if not self.initial_model or self.initial_model == SPEC.name:
-            problems.append(f"initial_model must name another registered model, got "
-                            f"{self.initial_model!r}")
-        if self.width < 4 or self.width % 4:
-            problems.append(f"width must be a positive multiple of 4, got {self.width}")
-        if self.embed_dim < 1:
-            problems.append(f"embed_dim must be >= 1, got {self.embed_dim}")
+        problems = refinement_problems(SPEC.name, self.initial_model, self.width,
+                                       self.embed_dim)
         if self.prop_time < 0:
             problems.append(f"prop_time must be >= 0, got {self.prop_time}")
         if self.prop_kernel < 3 or self.prop_kernel % 2 == 0:
@@ -127,15 +121,12 @@ def factory(config: NLSPNRefineConfig, *, checkpoint: Path | None,
             keys or shapes that differ.
         ConfigError: an unusable ``initial_model``.
     """
-    from depth_completion_ros.engine.adapter import TorchModelAdapter, torch_model_factory
+    from depth_completion_ros.engine.adapter import torch_model_factory
 
     build = torch_model_factory(SPEC, build_network, INPUT_SPEC, architecture=ARCHITECTURE,
-                                missing_weights=WHERE_WEIGHTS_COME_FROM, initial=initial_model)
-    model = build(config, checkpoint=checkpoint, device=device, precision=precision)
-    if not isinstance(model, TorchModelAdapter):  # pragma: no cover  (the factory's type)
-        raise ConfigError("nlspn_refine: the engine did not build a torch model")
-    model.confidence_from_initial = config.confidence == "initial"
-    return model
+                                missing_weights=WHERE_WEIGHTS_COME_FROM, initial=initial_model,
+                                initial_confidence=lambda c: c.confidence == "initial")
+    return build(config, checkpoint=checkpoint, device=device, precision=precision)
 
 
 #: The shipped weights (model card: models/README.md). Scores: seq16 (16 frames of another

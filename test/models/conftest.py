@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -120,3 +121,48 @@ def formulas() -> tuple[Callable[[torch.nn.Module], None],
                         Callable[[int, int], tuple[torch.Tensor, torch.Tensor]]]:
     """(:func:`formula_weights`, :func:`formula_inputs`) for test modules."""
     return formula_weights, formula_inputs
+
+
+def crop_frame(frame: SampleFrame, height: int = 96, width: int = 200, x0: int = 500
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """rgb, sparse and K of the bottom ``height`` rows of ``frame`` at columns x0.. (K moved)."""
+    y0 = frame.rgb.shape[0] - height
+    K = frame.K.copy()
+    K[0, 2] -= x0
+    K[1, 2] -= y0
+    window = (slice(y0, y0 + height), slice(x0, x0 + width))
+    return frame.rgb[window], frame.sparse[window], K
+
+
+def refinement_losses(net: torch.nn.Module, frame: SampleFrame, steps: int, lr: float
+                      ) -> list[float]:
+    """AdamW losses of a refinement network (rgb, sparse, K, initial) on the bottom 64x160 of
+    ``frame``: half the measured pixels in, the other half the target (masked L1 + L2); D0 =
+    the classical model's depth on the given half."""
+    from depth_completion_ros.engine.adapter import initial_depth
+    from depth_completion_ros.models import get_model
+    from depth_completion_ros.networks.losses import masked_l1_l2
+
+    rgb_np, sparse_np, K = crop_frame(frame, 64, 160)
+    keep = np.random.default_rng(0).random(sparse_np.shape) < 0.5
+    given = torch.from_numpy(np.where(keep, sparse_np, 0).astype(np.float32))[None, None]
+    target = torch.from_numpy(np.where(keep, 0, sparse_np).astype(np.float32))[None, None]
+    start = initial_depth(get_model("classical"), rgb_np, given[0, 0].numpy(), K).depth
+    rgb = torch.from_numpy(rgb_np).permute(2, 0, 1)[None].float() / 255.0
+    net.train()
+    optimiser = torch.optim.AdamW(net.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        optimiser.zero_grad()
+        out = net(rgb, given, torch.eye(3)[None], torch.from_numpy(start)[None, None])
+        loss = masked_l1_l2(out[:, :1], target)
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    return losses
+
+
+@pytest.fixture(scope="session")
+def refinement() -> SimpleNamespace:
+    """:func:`crop_frame` and :func:`refinement_losses` for test modules (importlib mode)."""
+    return SimpleNamespace(crop_frame=crop_frame, losses=refinement_losses)

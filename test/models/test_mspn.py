@@ -30,7 +30,6 @@ from depth_completion_ros.errors import (
 )
 from depth_completion_ros.models import ModelInput, get_entry, get_model, mspn_propagate
 from depth_completion_ros.models.mspn import MSPNConfig, build_network
-from depth_completion_ros.networks.losses import masked_l1_l2
 from depth_completion_ros.networks.propagation.mspn import first_iterations
 
 HERE = Path(__file__).parent
@@ -75,20 +74,10 @@ def test_bad_config_is_a_config_error(values, match):
 
 # --- D0 from another registered model --------------------------------------------------------
 
-def _crop_frame(frame, height=96, width=200, x0=500):
-    """The bottom ``height`` rows of ``frame`` at columns x0.. (K moved)."""
-    y0 = frame.rgb.shape[0] - height
-    K = frame.K.copy()
-    K[0, 2] -= x0
-    K[1, 2] -= y0
-    window = (slice(y0, y0 + height), slice(x0, x0 + width))
-    return frame.rgb[window], frame.sparse[window], K
-
-
 @pytest.mark.parametrize("initial", ["classical", "ip_basic", "nearest"])
 def test_initial_depth_from_each_learning_free_model_plugs_in(initial, tmp_path, sample_frame,
-                                                              learned_checkpoint):
-    rgb, sparse, K = _crop_frame(sample_frame)
+                                                              learned_checkpoint, refinement):
+    rgb, sparse, K = refinement.crop_frame(sample_frame)
     config = {**TINY, "initial_model": initial}
     path = learned_checkpoint("mspn", tmp_path / "mspn.pt", config, seed=1)
     out = get_model("mspn", config, checkpoint=path, device="cpu").predict(rgb, sparse, K)
@@ -102,8 +91,8 @@ def test_initial_depth_from_each_learning_free_model_plugs_in(initial, tmp_path,
 
 
 def test_confidence_from_the_initial_model_is_its_confidence(tmp_path, sample_frame,
-                                                           learned_checkpoint):
-    rgb, sparse, K = _crop_frame(sample_frame)
+                                                           learned_checkpoint, refinement):
+    rgb, sparse, K = refinement.crop_frame(sample_frame)
     path = learned_checkpoint("mspn", tmp_path / "mspn.pt", TINY, seed=3)
     mask = get_model("mspn", TINY, checkpoint=path, device="cpu").predict(rgb, sparse, K)
     given = get_model("mspn", {**TINY, "confidence": "initial"}, checkpoint=path,
@@ -117,8 +106,8 @@ def test_confidence_from_the_initial_model_is_its_confidence(tmp_path, sample_fr
 
 
 def test_learned_initial_models_need_their_weights_and_unknown_names_are_refused(
-        tmp_path, sample_frame, learned_checkpoint):
-    rgb, sparse, K = _crop_frame(sample_frame)
+        tmp_path, sample_frame, learned_checkpoint, refinement):
+    rgb, sparse, K = refinement.crop_frame(sample_frame)
     for initial in ("nlspn", "cspn"):
         config = {**TINY, "initial_model": initial}
         path = learned_checkpoint("mspn", tmp_path / f"mspn_{initial}.pt", config)
@@ -130,8 +119,9 @@ def test_learned_initial_models_need_their_weights_and_unknown_names_are_refused
         get_model("mspn", config, checkpoint=path, device="cpu")
 
 
-def test_the_initial_model_changes_the_output(tmp_path, sample_frame, learned_checkpoint):
-    rgb, sparse, K = _crop_frame(sample_frame)
+def test_the_initial_model_changes_the_output(tmp_path, sample_frame, learned_checkpoint,
+                                              refinement):
+    rgb, sparse, K = refinement.crop_frame(sample_frame)
     outs = {}
     for initial in ("classical", "nearest"):
         config = {**TINY, "initial_model": initial}
@@ -293,28 +283,11 @@ def test_an_image_smaller_than_the_window_is_a_clear_error():
             torch.ones(1, 1, 12, 40))
 
 
-def test_loss_falls_within_a_few_adamw_steps_on_a_real_crop(sample_frame):
-    """Bottom 64x160 of frame 0: half the measured pixels in, the other half as the target;
-    D0 = the classical model's depth on the given half."""
-    rgb_np, sparse_np, K = _crop_frame(sample_frame, 64, 160)
-    keep = np.random.default_rng(0).random(sparse_np.shape) < 0.5
-    given_np = np.where(keep, sparse_np, 0).astype(np.float32)
-    target = torch.from_numpy(np.where(keep, 0, sparse_np).astype(np.float32))[None, None]
-    from depth_completion_ros.engine.adapter import initial_depth
-    start = initial_depth(get_model("classical"), rgb_np, given_np, K).depth
-    rgb = torch.from_numpy(rgb_np).permute(2, 0, 1)[None].float() / 255.0
+def test_loss_falls_within_a_few_adamw_steps_on_a_real_crop(sample_frame, refinement):
+    """Bottom 64x160 of the sample frame: half the measured pixels in, the other half as the
+    target; D0 = the classical model's depth on the given half."""
     torch.manual_seed(0)
-    net = build_network(MSPNConfig(**TINY)).train()
-    optimiser = torch.optim.AdamW(net.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(6):
-        optimiser.zero_grad()
-        out = net(rgb, torch.from_numpy(given_np)[None, None], torch.eye(3)[None],
-                  torch.from_numpy(start)[None, None])
-        loss = masked_l1_l2(out[:, :1], target)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
+    losses = refinement.losses(build_network(MSPNConfig(**TINY)), sample_frame, 6, 3e-3)
     assert losses[-1] < 0.75 * losses[0], losses
 
 

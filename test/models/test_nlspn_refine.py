@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from depth_completion_ros.engine.adapter import initial_depth
 from depth_completion_ros.errors import (
     CheckpointError,
     ConfigError,
@@ -18,20 +17,9 @@ from depth_completion_ros.evaluation.heldout import iter_drive_scans, score_fram
 from depth_completion_ros.models import ModelInput, get_entry, get_model
 from depth_completion_ros.models.checkpoint import CheckpointMeta, save_checkpoint
 from depth_completion_ros.models.nlspn_refine import NLSPNRefineConfig, build_network
-from depth_completion_ros.networks.losses import masked_l1_l2
 
 #: tiny network, two propagation steps (test speed)
 TINY = {"width": 8, "embed_dim": 4, "prop_time": 2}
-
-
-def _crop_frame(frame, height=96, width=200, x0=500):
-    """The bottom ``height`` rows of ``frame`` at columns x0.. (K moved)."""
-    y0 = frame.rgb.shape[0] - height
-    K = frame.K.copy()
-    K[0, 2] -= x0
-    K[1, 2] -= y0
-    window = (slice(y0, y0 + height), slice(x0, x0 + width))
-    return frame.rgb[window], frame.sparse[window], K
 
 
 def _save(net, path, config):
@@ -85,8 +73,8 @@ def test_unknown_or_weightless_initial_models_are_refused(tmp_path, learned_chec
 
 
 def test_untrained_network_is_the_initial_depth_with_the_measurements_written_in(
-        tmp_path, sample_frame, learned_checkpoint):
-    rgb, sparse, K = _crop_frame(sample_frame)
+        tmp_path, sample_frame, learned_checkpoint, refinement):
+    rgb, sparse, K = refinement.crop_frame(sample_frame)
     path = learned_checkpoint("nlspn_refine", tmp_path / "n.pt", TINY, seed=1)
     out = get_model("nlspn_refine", TINY, checkpoint=path, device="cpu").predict(rgb, sparse, K)
     start = get_model("classical").predict(rgb, sparse, K)
@@ -102,8 +90,8 @@ def test_untrained_network_is_the_initial_depth_with_the_measurements_written_in
 
 
 def test_affinities_move_the_depth_and_the_predicted_confidence_is_the_networks(
-        tmp_path, sample_frame):
-    rgb, sparse, K = _crop_frame(sample_frame)
+        tmp_path, sample_frame, refinement):
+    rgb, sparse, K = refinement.crop_frame(sample_frame)
     torch.manual_seed(0)
     net = build_network(NLSPNRefineConfig(**TINY))
     with torch.no_grad():   # non-zero affinities and a confidence below 1
@@ -124,27 +112,11 @@ def test_affinities_move_the_depth_and_the_predicted_confidence_is_the_networks(
     assert not np.array_equal(own.confidence, moved.confidence)
 
 
-def test_loss_falls_within_a_few_adamw_steps_on_a_real_crop(sample_frame):
+def test_loss_falls_within_a_few_adamw_steps_on_a_real_crop(sample_frame, refinement):
     """Bottom 64x160 of the sample frame: half the measured pixels in, the other half as the
     target; D0 = the classical model's depth on the given half."""
-    rgb_np, sparse_np, K = _crop_frame(sample_frame, 64, 160)
-    keep = np.random.default_rng(0).random(sparse_np.shape) < 0.5
-    given_np = np.where(keep, sparse_np, 0).astype(np.float32)
-    target = torch.from_numpy(np.where(keep, 0, sparse_np).astype(np.float32))[None, None]
-    start = initial_depth(get_model("classical"), rgb_np, given_np, K).depth
-    rgb = torch.from_numpy(rgb_np).permute(2, 0, 1)[None].float() / 255.0
     torch.manual_seed(0)
-    net = build_network(NLSPNRefineConfig(**TINY)).train()
-    optimiser = torch.optim.AdamW(net.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(10):
-        optimiser.zero_grad()
-        out = net(rgb, torch.from_numpy(given_np)[None, None], torch.eye(3)[None],
-                  torch.from_numpy(start)[None, None])
-        loss = masked_l1_l2(out[:, :1], target)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
+    losses = refinement.losses(build_network(NLSPNRefineConfig(**TINY)), sample_frame, 10, 3e-3)
     assert losses[-1] < 0.9 * losses[0], losses
 
 
