@@ -130,7 +130,8 @@ def factory(config: NLSPNRefineConfig, *, checkpoint: Path | None,
 
 
 #: The shipped weights (model card: models/README.md). Scores: seq16 (16 frames of another
-#: drive, never trained on nor selected on), held-out beams, mm.
+#: drive, never trained on; checkpoints selected on object frames, the recipe chosen over
+#: another knowing seq16: model card), held-out beams, mm.
 WEIGHTS = (
     WeightsSpec(
         name="kitti_selfsup_small_v1", file="nlspn_refine_small_kitti_selfsup_v1.pt",
