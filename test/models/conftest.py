@@ -162,7 +162,26 @@ def refinement_losses(net: torch.nn.Module, frame: SampleFrame, steps: int, lr: 
     return losses
 
 
+def assert_refinement_at_full_size(name: str, config: dict, checkpoint: Path,
+                                   frame: SampleFrame) -> None:
+    """Refinement model ``name`` loads ``checkpoint`` strictly (every tensor as saved) and
+    keeps the output convention on the full frame: NaN outside the 1216x352 crop, D0's stage
+    timed."""
+    from depth_completion_ros.models import get_model
+
+    model = get_model(name, config, checkpoint=checkpoint, device="cpu")
+    saved = torch.load(checkpoint, weights_only=True)["state_dict"]
+    for key, value in model.engine.module.state_dict().items():
+        assert torch.equal(value.cpu(), saved[key]), key
+    out = model.predict(frame.rgb, frame.sparse, frame.K)
+    assert np.isnan(out.depth[:, :13]).all()            # outside the 1216x352 crop
+    assert_output_convention(out, frame)
+    assert set(out.timings_ms) >= {"initial", "preprocess", "postprocess"}
+
+
 @pytest.fixture(scope="session")
 def refinement() -> SimpleNamespace:
-    """:func:`crop_frame` and :func:`refinement_losses` for test modules (importlib mode)."""
-    return SimpleNamespace(crop_frame=crop_frame, losses=refinement_losses)
+    """:func:`crop_frame`, :func:`refinement_losses` and :func:`assert_refinement_at_full_size`
+    for test modules (importlib mode)."""
+    return SimpleNamespace(crop_frame=crop_frame, losses=refinement_losses,
+                           at_full_size=assert_refinement_at_full_size)

@@ -121,17 +121,9 @@ def test_loss_falls_within_a_few_adamw_steps_on_a_real_crop(sample_frame, refine
 
 
 def test_a_checkpoint_loads_strictly_and_predicts_at_full_size(tmp_path, sample_frame,
-                                                                learned_checkpoint,
-                                                                output_convention):
+                                                                learned_checkpoint, refinement):
     path = learned_checkpoint("nlspn_refine", tmp_path / "n.pt", TINY)
-    model = get_model("nlspn_refine", TINY, checkpoint=path, device="cpu")
-    saved = torch.load(path, weights_only=True)["state_dict"]
-    for name, value in model.engine.module.state_dict().items():
-        assert torch.equal(value.cpu(), saved[name]), name
-    out = model.predict(sample_frame.rgb, sample_frame.sparse, sample_frame.K)
-    assert np.isnan(out.depth[:, :13]).all()            # outside the 1216x352 crop
-    output_convention(out, sample_frame)
-    assert set(out.timings_ms) >= {"initial", "preprocess", "postprocess"}
+    refinement.at_full_size("nlspn_refine", TINY, path, sample_frame)
 
 
 def test_the_shipped_weights_beat_classical_on_the_embedded_frames(sample_dir):
