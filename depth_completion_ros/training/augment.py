@@ -8,6 +8,14 @@ maps ``x -> sx * x``: ``K`` is multiplied by ``diag(sx, sy, 1)``, the RGB is res
 LiDAR pixel ``u`` moves to ``floor(sx * (u + 0.5))`` unchanged in depth (measurements are never
 interpolated; with ``sx, sy >= 1`` no two land on one pixel). Colour jitter changes RGB only.
 
+A zoom by ``s`` can be read two ways, both exact for a pinhole camera: the same scene seen with
+a focal length ``s`` times longer (``"focal"``: K scaled, depths kept), or the camera's own
+focal length looking at the scene moved towards it along the optical axis, each point's ``X``
+and ``Y`` kept and ``Z`` divided by ``s`` (``"depth"``: :func:`approach`). The second keeps the
+ground plane where it was (a road pixel's depth still follows from its row) while objects
+standing on it come closer and larger: a near truck filling half the image, which one open
+road never shows.
+
 Example:
     >>> import numpy as np
     >>> K = np.array([[700.0, 0, 600], [0, 700, 180], [0, 0, 1]])
@@ -22,6 +30,9 @@ import cv2
 import numpy as np
 
 from depth_completion_ros.arrays import Float32Array, Float64Array, UInt8Array
+
+#: how a zoom is read (:func:`augment`): a longer focal length, or the scene moved closer
+ZOOMS = ("focal", "depth")
 
 #: ITU-R BT.601 luma weights (saturation jitter blends towards this grey)
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -123,6 +134,25 @@ def scale(sample: Sample, width: int, height: int) -> Sample:
                    K=scale_intrinsics(sample.K, sx, sy), initial=initial)
 
 
+def approach(sample: Sample, zoom_x: float, zoom_y: float) -> Sample:
+    """A sample that :func:`scale` zoomed by ``(zoom_x, zoom_y)``, re-read as the original
+    focal length seeing the scene ``s`` times closer along the optical axis: focal lengths
+    divided by ``s`` and every depth (input, target, D0) divided by ``s``, the principal point
+    kept, with ``s = sqrt(zoom_x * zoom_y)`` (the two differ by a pixel's rounding).
+
+    A point ``(X, Y, Z)`` that projected to ``u = fx * s * X / Z + cx`` keeps that pixel:
+    ``fx * X / (Z / s) + cx`` is the same number.
+    """
+    s = float(np.sqrt(zoom_x * zoom_y))
+    K = np.array(sample.K, np.float64)
+    K[0, 0] /= s
+    K[1, 1] /= s
+    return replace(sample, sparse=sample.sparse / np.float32(s),
+                   target=sample.target / np.float32(s), K=K,
+                   initial=None if sample.initial is None
+                   else sample.initial / np.float32(s))
+
+
 def flip(sample: Sample) -> Sample:
     """``sample`` mirrored left-right, its principal point with it."""
     return replace(sample, rgb=sample.rgb[:, ::-1], sparse=sample.sparse[:, ::-1],
@@ -145,19 +175,25 @@ def jitter_colour(rgb: UInt8Array, brightness: float, contrast: float,
 
 def augment(sample: Sample, *, width: int, height: int, flip_probability: float,
             colour_jitter: float, rng: np.random.Generator, skip_top_rows: int = 0,
-            scale_max: float = 1.0) -> Sample:
+            scale_max: float = 1.0, zoom: str = "focal") -> Sample:
     """Random crop (:func:`random_crop`), flip with ``flip_probability``, colour jitter of
     strength ``colour_jitter`` (factors uniform in ``[1 - j, 1 + j]``), drawn from ``rng`` in
     that order. With ``scale_max`` > 1 a zoom factor ``s`` uniform in ``[1, scale_max]`` is
-    drawn first: the crop is ``1 / s`` of the patch size, then resized to it (:func:`scale`)."""
+    drawn first: the crop is ``1 / s`` of the patch size, then resized to it (:func:`scale`),
+    read as a longer focal length (``zoom="focal"``) or as the scene ``s`` times closer
+    (``zoom="depth"``, :func:`approach`)."""
+    if zoom not in ZOOMS:
+        raise ValueError(f"augment: zoom must be one of {ZOOMS}, got {zoom!r}")
     if scale_max > 1.0:
-        zoom = float(rng.uniform(1.0, scale_max))
+        factor = float(rng.uniform(1.0, scale_max))
         full_h, full_w = sample.sparse.shape
         out_w, out_h = min(width or full_w, full_w), min(height or full_h, full_h)
-        window_w, window_h = max(1, round(out_w / zoom)), max(1, round(out_h / zoom))
+        window_w, window_h = max(1, round(out_w / factor)), max(1, round(out_h / factor))
         sample = random_crop(sample, window_w, window_h, rng,
                              skip_top_rows=skip_top_rows)
         sample = scale(sample, out_w, out_h)
+        if zoom == "depth":
+            sample = approach(sample, out_w / window_w, out_h / window_h)
     else:
         sample = random_crop(sample, width, height, rng, skip_top_rows=skip_top_rows)
     if rng.random() < flip_probability:

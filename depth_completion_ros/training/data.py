@@ -162,7 +162,8 @@ def draw_batch(dataset: TrainingSet, data: DataSection, batch_size: int,
         sample = augment(sample, width=data.patch_width,
                          height=data.patch_height, flip_probability=data.flip_probability,
                          colour_jitter=data.colour_jitter, rng=rng,
-                         skip_top_rows=data.skip_top_rows, scale_max=data.scale_max)
+                         skip_top_rows=data.skip_top_rows, scale_max=data.scale_max,
+                         zoom=data.zoom)
         samples.append(contiguous(sample))
     return samples
 

@@ -55,7 +55,7 @@ def protocol_text(config: TrainConfig, steps: int) -> str:
                  f"{steps} steps x {config.run.batch_size * optim.accumulate} samples of "
                  f"{data.patch_width or 'full'}x{data.patch_height or 'full'}, flip "
                  f"{data.flip_probability:g}, colour jitter {data.colour_jitter:g}"
-                 + (f", zoom 1-{data.scale_max:g}" if data.scale_max > 1 else "")
+                 + (f", zoom 1-{data.scale_max:g} ({data.zoom})" if data.scale_max > 1 else "")
                  + f", seed {config.run.seed}")
     if config.model.init:
         parts.append(f"fine-tuned from {Path(config.model.init).name}")

@@ -10,6 +10,7 @@ from typing import Any
 from depth_completion_ros.devices import Precision
 from depth_completion_ros.errors import ConfigError
 from depth_completion_ros.geometry.beams import SWEEP_LINES, TOTAL_LINES
+from depth_completion_ros.training.augment import ZOOMS
 
 #: dataset kinds: KITTI raw drive (any folder ``open_sequence`` reads), KITTI object layout
 #: (``image_2/``, ``velodyne/``, ``calib/``), KITTI depth completion (supervised)
@@ -100,6 +101,10 @@ class DataSection:
         scale_max: zoom-in augmentation: a window of 1 / s of the patch, s uniform in
             [1, scale_max], resized to the patch with K scaled and LiDAR pixels moved, not
             interpolated (:func:`~depth_completion_ros.training.augment.scale`); 1 = off.
+        zoom: how the zoom is read: ``"focal"`` (K's focal lengths scaled, depths kept) or
+            ``"depth"`` (K's focal lengths kept, every depth divided by ``s``: the scene
+            moved ``s`` times closer along the optical axis, the ground plane where it was;
+            :func:`~depth_completion_ros.training.augment.approach`).
         cache: keep decoded frames in memory (about 3.5 MB per KITTI frame).
         prediction_target: the target of a 0-line (prediction) sample: ``"rings"`` (every
             ring's points, occlusion-filtered) or ``"classical"`` (those points, and between
@@ -119,6 +124,7 @@ class DataSection:
     flip_probability: float = 0.5
     colour_jitter: float = 0.2
     scale_max: float = 1.0
+    zoom: str = "focal"
     cache: bool = True
     prediction_only_frames: bool = False
     prediction_target: str = "rings"
@@ -143,6 +149,8 @@ class DataSection:
                               f"{self.flip_probability}")
         if not 1.0 <= self.scale_max <= 4.0:
             raise ConfigError(f"data.scale_max must be in [1, 4], got {self.scale_max}")
+        if self.zoom not in ZOOMS:
+            raise ConfigError(f"data.zoom must be one of {list(ZOOMS)}, got {self.zoom!r}")
         if not 0.0 <= self.colour_jitter < 1.0:
             raise ConfigError(f"data.colour_jitter must be in [0, 1), got {self.colour_jitter}")
 

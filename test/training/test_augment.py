@@ -9,6 +9,7 @@ from depth_completion_ros.geometry.camera import PinholeCamera
 from depth_completion_ros.geometry.projection import project_to_depth
 from depth_completion_ros.training.augment import (
     Sample,
+    approach,
     augment,
     crop,
     flip,
@@ -122,3 +123,54 @@ def test_zoom_in_augmentation_keeps_the_patch_size(sample: Sample):
         assert out.sparse.shape == (32, 64) and out.rgb.shape == (32, 64, 3)
         zooms.append(out.K[0, 0] / 90.0)
     assert min(zooms) >= 1.0 and max(zooms) <= 2.1 and max(zooms) - min(zooms) > 0.3
+
+
+@pytest.mark.parametrize("size", [(240, 144), (320, 192)])
+def test_a_depth_zoom_is_the_scene_moved_closer_with_the_same_focal_length(
+        sample: Sample, points: np.ndarray, size):
+    """Zoom by s read as ``"depth"``: the focal length stays 90 px, every depth is divided by
+    s, and each measurement sits where the point (X, Y, Z / s) projects with the new K (within
+    half a source pixel, as the plain zoom); a plane of constant Y (a road) keeps its Y."""
+    width, height = size
+    s = width / WIDTH
+    out = approach(scale(sample, width, height), width / WIDTH, height / HEIGHT)
+    assert out.K[0, 0] == pytest.approx(90.0) and out.K[1, 1] == pytest.approx(90.0)
+    assert out.K[:2, 2].tolist() == pytest.approx([83.3 * s, 45.7 * s])
+    assert np.sort(out.sparse[out.sparse > 0]) == pytest.approx(
+        np.sort(sample.sparse[sample.sparse > 0]) / s, rel=1e-6)
+    assert np.sort(out.target[out.target > 0]) == pytest.approx(
+        np.sort(sample.target[sample.target > 0]) / s, rel=1e-6)
+    closer = points / [1, 1, s]
+    z = (points[:, 2] / s).astype(np.float32)
+    u = 90.0 * closer[:, 0] / closer[:, 2] + out.K[0, 2]
+    v = 90.0 * closer[:, 1] / closer[:, 2] + out.K[1, 2]
+    rows, cols = np.nonzero(out.sparse)
+    for r, c in zip(rows, cols):
+        match = np.flatnonzero(np.isclose(z, out.sparse[r, c], rtol=1e-6))
+        assert match.size, "a depth that is not one of the points' moved closer"
+        assert np.abs(u[match] - (c + 0.5)).min() <= s / 2 + 0.5 + 1e-6
+        assert np.abs(v[match] - (r + 0.5)).min() <= s / 2 + 0.5 + 1e-6
+    # a road 1.6 m below the camera: Y from each zoomed pixel's row and depth is still 1.6 m
+    K = sample.K
+    rows_, cols_ = np.mgrid[0:HEIGHT, 0:WIDTH]
+    below = rows_ + 0.5 > K[1, 2] + 5
+    road = np.where(below, 1.6 * K[1, 1] / np.maximum(rows_ + 0.5 - K[1, 2], 1e-3), 0)
+    flat = approach(scale(Sample(sample.rgb, road.astype(np.float32), road.astype(np.float32),
+                                 K, 0), width, height), width / WIDTH, height / HEIGHT)
+    r, _ = np.nonzero(flat.target)
+    y = (r + 0.5 - flat.K[1, 2]) / flat.K[1, 1] * flat.target[flat.target > 0]
+    assert np.median(np.abs(y - 1.6)) < 0.05 and np.all(np.abs(y - 1.6) < 1.6 * s / 5.5)
+
+
+def test_augment_reads_the_zoom_as_asked(sample: Sample):
+    for zoom, focal_changes in (("focal", True), ("depth", False)):
+        out = augment(sample, width=64, height=32, flip_probability=0.0, colour_jitter=0.0,
+                      rng=np.random.default_rng(5), scale_max=2.0, zoom=zoom)
+        zoomed = out.K[0, 0] / 90.0
+        assert (zoomed > 1.05) == focal_changes
+        if not focal_changes:
+            near = out.sparse[out.sparse > 0].min()
+            assert near < sample.sparse[sample.sparse > 0].min()
+    with pytest.raises(ValueError, match="zoom"):
+        augment(sample, width=64, height=32, flip_probability=0.0, colour_jitter=0.0,
+                rng=np.random.default_rng(5), scale_max=2.0, zoom="both")

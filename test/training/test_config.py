@@ -60,6 +60,7 @@ def test_round_trip_through_plain_values():
     ({}, {"schedule.kind": "linear"}, "schedule.kind"),
     ({}, {"run.device": "tpu"}, "run.device"),
     ({}, {"data.flip_probability": 2}, "flip_probability"),
+    ({}, {"data.zoom": "both"}, "data.zoom must be one of"),
     ({}, {"model.variant": "huge"}, "model.variant"),
     ({}, {"model.config.width": 30}, "multiple of 4"),
     ({"model": {"name": "classical"}}, None, "learned model"),
