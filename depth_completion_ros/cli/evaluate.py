@@ -71,7 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "config, description); the dropout model keeps its defaults",
         set_help="override one field of --model's config, e.g. blur_px=9 (value read as YAML); "
                  "repeatable; wins over --model-config")
-    parser.add_argument("--rate", type=float, default=1.0, help="online: replay rate factor")
+    parser.add_argument("--rate", type=float, default=1.0,
+                        help="online: replay rate factor (the node's sync timeouts are divided "
+                             "by it: it pairs as at real time)")
     parser.add_argument("--warm-up", action="store_true",
                         help="online: replay the bag once before the scored pass (latency)")
     parser.add_argument("--dropout-sweep", action="store_true",

@@ -9,14 +9,17 @@ matched to its frame by the image stamp. Frames the node did not publish are row
 The replay starts once the node subscribes to every input topic, publishes every output and spins
 (matched publishers / subscriptions and its first /diagnostics, so discovery loses no first
 message); the node's inputs are reliable (like ``ros2 bag play``), it pairs the first image with
-its cloud, and every frame of one pass is scored. ``warm_up`` replays the bag once more before
-the scored pass (model and transport warm, for latency figures). Every image sent is
-accounted for: published, dropped by design (queue of one), unserved (no model for the mode) or
-rejected as bad input (:class:`~depth_completion_ros.ros.live.FrameAccount`). Latency = output
-receive time - image publish time (wall clock, end to end).
+its cloud, and every frame of one pass is scored. The node's sync timeouts (clock time) are
+divided by the replay rate, so it pairs as at real time, like the offline reference, at any
+``rate`` (:meth:`~depth_completion_ros.sync.policy.SyncConfig.at_rate`). ``warm_up`` replays
+the bag once more before the scored pass (model and transport warm, for latency figures). Every
+image sent is accounted for: published, dropped by design (queue of one), unserved (no model for
+the mode) or rejected as bad input (:class:`~depth_completion_ros.ros.live.FrameAccount`).
+Latency = output receive time - image publish time (wall clock, end to end).
 """
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,7 @@ from depth_completion_ros.bag.schedule import ReplayOptions
 from depth_completion_ros.bag.topics import COMPRESSED, compressed_topic
 from depth_completion_ros.compressed_image import COMPRESSED_IMAGE_TYPE
 from depth_completion_ros.decoding import cloud_to_points
-from depth_completion_ros.errors import DepthCompletionError, InputError
+from depth_completion_ros.errors import ConfigError, DepthCompletionError, InputError
 from depth_completion_ros.evaluation.frames import BadMessage, iter_bag_frames
 from depth_completion_ros.evaluation.offline import (
     EvaluationSetup,
@@ -45,7 +48,7 @@ from depth_completion_ros.evaluation.results import FrameRow
 from depth_completion_ros.evaluation.scoring import RingError, frame_rings
 from depth_completion_ros.geometry.beams import input_mask
 from depth_completion_ros.ros.live import NAMESPACE, frame_account, run_live
-from depth_completion_ros.ros.params import NodeSettings
+from depth_completion_ros.ros.params import NodeSettings, check_ranges
 from depth_completion_ros.settings import PipelineSettings
 from depth_completion_ros.status import DiagnosticKey, FrameStatus
 
@@ -161,9 +164,13 @@ def node_parameters(request: Any, transform: np.ndarray, pipeline: PipelineSetti
     The evaluation's model (its config written as a model preset into ``folder``), device,
     precision, engine, pipeline and transform; the image transport (``compressed`` for a bag of
     CompressedImage); reliable inputs (like ``ros2 bag play``: no transport loss to score); no
-    colour / sparse outputs. Only values that differ from the node's defaults are
-    returned.
+    colour / sparse outputs. The sync timeouts, measured on the node's clock, are divided by the
+    replay rate (:meth:`~depth_completion_ros.sync.policy.SyncConfig.at_rate`): the node pairs
+    as at real time, as the offline reference does, whatever ``--rate``. Only values that
+    differ from the node's defaults are returned.
     """
+    rate = float(getattr(request, "rate", 1.0))
+    pipeline = dataclasses.replace(pipeline, sync=pipeline.sync.at_rate(rate))
     model_config = ""
     if getattr(request, "model_config", None):
         preset = folder / "model_config.yaml"
@@ -179,6 +186,10 @@ def node_parameters(request: Any, transform: np.ndarray, pipeline: PipelineSetti
                             lidar_to_camera=tuple(float(v) for v in transform.reshape(-1)),
                             publish_depth_color=False, publish_sparse_depth=False,
                             input_qos="reliable", image_transport=image_transport)
+    reason = check_ranges(settings.to_parameters())
+    if reason:
+        raise ConfigError(f"replay rate {rate:g}: the node's sync timeouts divided by it leave "
+                          f"the parameter ranges ({reason}); replay faster")
     defaults = NodeSettings().to_parameters()
     return {name: value for name, value in settings.to_parameters().items()
             if value != defaults[name]}

@@ -202,7 +202,7 @@ PARAMETERS: dict[str, tuple[str, tuple[Any, ...] | None, bool]] = {
 }
 
 
-def _check_ranges(values: Mapping[str, Any]) -> str | None:
+def check_ranges(values: Mapping[str, Any]) -> str | None:
     """Reason why a value is outside its declared range or choices, or None."""
     for name, (_, allowed, _) in PARAMETERS.items():
         value = values[name]
@@ -232,7 +232,7 @@ def check_settings(settings: NodeSettings, known_models: list[str], *,
             preset without calibration) as if it were, False (the pip-only node) requires
             ``lidar_to_camera``.
     """
-    reason = _check_ranges(settings.to_parameters())
+    reason = check_ranges(settings.to_parameters())
     if reason:
         return reason
     if settings.model not in known_models:

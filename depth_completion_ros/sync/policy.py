@@ -36,9 +36,10 @@ the node's clock, so simulated time works), which also makes the policy testable
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 from depth_completion_ros.errors import ConfigError
@@ -88,6 +89,29 @@ class SyncConfig:
         if self.trigger not in {t.value for t in Trigger}:
             raise ConfigError(f"sync trigger: expected one of {[t.value for t in Trigger]}, "
                               f"got {self.trigger!r}")
+
+    def at_rate(self, rate: float) -> SyncConfig:
+        """The timing for sensors replayed at ``rate`` times real time.
+
+        ``max_wait``, ``lidar_timeout`` and ``image_timeout`` are measured on the node's clock
+        (arrivals), which a replay does not slow down: at ``rate`` 0.125 a 10 Hz LiDAR arrives
+        every 0.8 s, longer than the default ``lidar_timeout``, and every image that arrives
+        before its cloud would go alone as ``lidar_timeout``. Divided by ``rate`` they span
+        the same stretch of sensor time as at real time, so the pairing is the real-time one;
+        ``slop`` (a difference of stamps) and ``buffer_size`` are kept.
+
+        Raises:
+            ConfigError: ``rate`` is not a finite value > 0.
+
+        Example:
+            >>> SyncConfig().at_rate(0.25).lidar_timeout
+            2.0
+        """
+        if not 0.0 < rate < math.inf:
+            raise ConfigError(f"replay rate: expected a finite value > 0, got {rate!r}")
+        return replace(self, max_wait=self.max_wait / rate,
+                       lidar_timeout=self.lidar_timeout / rate,
+                       image_timeout=self.image_timeout / rate)
 
 
 @dataclass(frozen=True)

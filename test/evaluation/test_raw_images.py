@@ -154,9 +154,11 @@ def test_offline_raw_equals_the_live_node_with_use_rectified_false(
     with pytest.MonkeyPatch.context() as patch:
         for key, value in ROS_ENV.items():
             patch.setenv(key, value)
-        # 400 ms apart: a raw frame takes longer (undistortion), and a frame that arrives while
-        # the node is busy is dropped by design (queue of one): under load, 200 ms lost one
-        online = _evaluate(bag, tmp_path / "online", "--raw", "--online", "--rate", "0.25")
+        # 800 ms apart: a raw frame takes longer (undistortion), and a frame that arrives while
+        # the node is busy is dropped by design (queue of one): under load, 200 ms lost one.
+        # Slower than lidar_timeout (0.5 s) on purpose: the node's sync timeouts must be scaled
+        # with the rate (SyncConfig.at_rate), else its images go alone on the previous scan
+        online = _evaluate(bag, tmp_path / "online", "--raw", "--online", "--rate", "0.125")
     assert online["node"]["depth published"] == 4 and online["node"]["unaccounted"] == 0
     assert online["projection"] == offline["projection"]
     for name in ("rmse", "mae", "irmse", "imae", "delta1", "num_pixels"):

@@ -134,6 +134,29 @@ def test_online_evaluation_builds_the_node_parameters_from_the_settings_type(tmp
     assert check_parameters(params, MODELS) is None  # the preset names nearest: it validates
 
 
+def test_online_evaluation_scales_the_node_sync_timeouts_with_the_replay_rate(tmp_path):
+    """At ``--rate 0.125`` the node's clock timeouts are 8 times longer (it pairs as at real
+    time, as the offline reference); a rate that pushes them out of range is refused."""
+    from types import SimpleNamespace
+
+    from depth_completion_ros.ros.online_evaluation import node_parameters
+    from depth_completion_ros.settings import PipelineSettings
+
+    request = SimpleNamespace(model="nearest", dropout_model="", checkpoint=None, device="cpu",
+                              rate=0.125)
+    settings = NodeSettings.from_mapping(node_parameters(request, np.eye(4), PipelineSettings(),
+                                                         tmp_path))
+    sync = settings.sync
+    assert (sync.max_wait, sync.lidar_timeout, sync.image_timeout) == (0.8, 4.0, 4.0)
+    assert sync.slop == PipelineSettings().sync.slop  # a difference of stamps: kept
+    request.rate = 1.0
+    assert "lidar_timeout" not in node_parameters(request, np.eye(4), PipelineSettings(),
+                                                  tmp_path)
+    request.rate = 0.05  # max_wait 2 s: beyond the parameter's [0, 1]
+    with pytest.raises(ConfigError, match="replay rate 0.05.*max_wait"):
+        node_parameters(request, np.eye(4), PipelineSettings(), tmp_path)
+
+
 def test_lidar_to_camera_unset_needs_tf2():
     values = {**NodeSettings().to_parameters(), "lidar_to_camera": []}
     assert check_parameters(values, MODELS, tf2_available=True) is None

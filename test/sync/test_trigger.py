@@ -113,3 +113,61 @@ def test_trigger_and_image_timeout_checked():
         SyncConfig(trigger="camera")
     with pytest.raises(ConfigError, match="image_timeout"):
         SyncConfig(image_timeout=-1.0)
+
+
+def replay(config: SyncConfig, rate: float,
+           cloud_first: bool) -> list[tuple[float, float | None, str]]:
+    """The releases of four 10 Hz frames (image and cloud of one stamp, 5 ms apart on the
+    clock, the image first unless ``cloud_first``) replayed at ``rate``, polled every 20 ms; the
+    model needs no image (``nearest``: ``auto`` may go LiDAR-driven)."""
+    clock = FakeClock()
+    sync: TriggeredSync[str, str] = TriggeredSync(config, clock, needs_image=False)
+    events = []
+    for k in range(4):
+        stamp, due = 100.0 + 0.1 * k, 0.1 * k / rate
+        first, second = ("cloud", "image") if cloud_first else ("image", "cloud")
+        events += [(due, first, stamp), (due + 0.005, second, stamp)]
+        polls = range(1, int(0.1 / rate / 0.02))
+        events += [(due + 0.005 + 0.02 * i, "poll", stamp) for i in polls]
+    released = []
+    for now, kind, stamp in sorted(events):
+        clock.now = now
+        frames = sync.add_cloud(stamp, "c") if kind == "cloud" else \
+            sync.add_image(stamp, "i") if kind == "image" else sync.poll()
+        released += [(round(f.image_stamp, 3), None if f.cloud_stamp is None else
+                      round(f.cloud_stamp, 3), str(f.reason)) for f in frames]
+    return released
+
+
+@pytest.mark.parametrize("cloud_first", [False, True])
+def test_a_slowed_replay_pairs_as_real_time_with_the_timeouts_scaled(cloud_first):
+    """``evaluate --online --rate 0.125`` (test/evaluation/test_raw_images.py): a 10 Hz LiDAR
+    then arrives every 0.8 s, past lidar_timeout and image_timeout (0.5 s). Unscaled, an image
+    that arrives before its cloud goes alone (lidar_timeout, served from the previous scan) and
+    a cloud that arrives before its image is served alone too (lidar_driven); with
+    ``at_rate`` every image pairs with its own cloud, as at real time."""
+    config = SyncConfig()
+    real_time = replay(config, 1.0, cloud_first)
+    assert real_time == [(s, s, "matched") for s in (100.0, 100.1, 100.2, 100.3)]
+    assert replay(config.at_rate(0.125), 0.125, cloud_first) == real_time
+    assert replay(config.at_rate(0.25), 0.25, cloud_first) == real_time
+    unscaled = replay(config, 0.125, cloud_first)
+    if cloud_first:
+        assert unscaled == [(100.0, 100.0, "matched")] + [
+            item for s in (100.1, 100.2, 100.3)
+            for item in ((s, s, "lidar_driven"), (s, s, "matched"))]
+    else:
+        assert unscaled == [(100.0, 100.0, "matched")] + [
+            (s, None, "lidar_timeout") for s in (100.1, 100.2, 100.3)]
+
+
+def test_at_rate_divides_the_clock_timeouts_only():
+    config = SyncConfig(slop=0.04, max_wait=0.1, lidar_timeout=0.5, buffer_size=3,
+                        trigger="image", image_timeout=0.3)
+    slowed = config.at_rate(0.125)
+    assert (slowed.max_wait, slowed.lidar_timeout, slowed.image_timeout) == (0.8, 4.0, 2.4)
+    assert (slowed.slop, slowed.buffer_size, slowed.trigger) == (0.04, 3, "image")
+    assert config.at_rate(2.0).max_wait == 0.05 and config.at_rate(1.0) == config
+    for rate in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ConfigError, match="replay rate"):
+            config.at_rate(rate)
