@@ -1,9 +1,10 @@
 """Store a format-2 checkpoint's floating weights as float16 (half the file; loading casts them
-back to the network's float32), metadata unchanged. How models/san_small_kitti_selfsup_v2.pt was
-made from its training run's best.pt; scores in the model card are measured with the half file.
+back to the network's float32), metadata unchanged. How models/san_small_kitti_selfsup_v3.pt
+(and v2 before it, from its run's best.pt) was made from its training run's last.pt; scores in
+the model card are measured with the half file.
 
-    .venv/bin/python tools/half_weights.py out/train/san_small_zoom/best.pt \\
-        models/san_small_kitti_selfsup_v2.pt
+    .venv/bin/python tools/half_weights.py out/train/san_small_approach/last.pt \\
+        models/san_small_kitti_selfsup_v3.pt
 """
 from __future__ import annotations
 
