@@ -123,14 +123,17 @@ def factory(config: SANConfig, *, checkpoint: Path | None, device: Device | str 
 #: the first is the default, v2 (the focal zoom) stays for comparison and as an ``init``.
 #: Scores: seq16 (16 frames of another drive, never trained on), mm; ``prediction`` = RGB only,
 #: scored on every ring; ``prior`` = the per-pixel median-depth prior of the training frames.
+_TRAINING_DATA = ("KITTI raw 2011_09_26_drive_0009 (51 frames) and 3 full-scan KITTI object frames "
+                  "(testing_000000-000002), self-supervised on LiDAR beams (no ground truth); "
+                  "selected on 3 other object frames")
+_LICENSE = "CC BY-NC-SA 3.0 (from KITTI, Geiger et al. 2013)"
+_SMALL_CONFIG = {"backbone": "resnet", "width": 16, "ray_inputs": True}
 WEIGHTS = (
     WeightsSpec(
         name="kitti_selfsup_small_v3", file="san_small_kitti_selfsup_v3.pt",
         sha256="d9753eef51eab0aaac3b04a34eb38b345ff5336ee3da7a373da5d4d7c26d4afd",
         input_spec=INPUT_SPEC,
-        training_data="KITTI raw 2011_09_26_drive_0009 (51 frames) and 3 full-scan KITTI object "
-                      "frames (testing_000000-000002), self-supervised on LiDAR beams (no "
-                      "ground truth); selected on 3 other object frames",
+        training_data=_TRAINING_DATA,
         recipe="depth-completion train --config config/train/san_small_approach.yaml, then "
                "tools/half_weights.py on its last.pt (step 1500; model card: how it was chosen)",
         scores={"seq16_prediction_rmse_mm": 10288.4, "seq16_prediction_mae_mm": 7101.1,
@@ -139,15 +142,12 @@ WEIGHTS = (
                 "seq16_rmse_mm_16": 7030.3, "seq16_mae_mm_16": 4789.8,
                 "seq16_rmse_mm_8": 9335.3, "seq16_mae_mm_8": 6399.1,
                 "seq16_rmse_mm_4": 11225.4, "seq16_mae_mm_4": 7241.2},
-        license="CC BY-NC-SA 3.0 (from KITTI, Geiger et al. 2013)",
-        config={"backbone": "resnet", "width": 16, "ray_inputs": True}),
+        license=_LICENSE, config=_SMALL_CONFIG),
     WeightsSpec(
         name="kitti_selfsup_small_v2", file="san_small_kitti_selfsup_v2.pt",
         sha256="6f3a4f833e89f7838215f8c50fd2de8c8add02fd25004de6b80d71ef38fa005c",
         input_spec=INPUT_SPEC,
-        training_data="KITTI raw 2011_09_26_drive_0009 (51 frames) and 3 full-scan KITTI object "
-                      "frames (testing_000000-000002), self-supervised on LiDAR beams (no "
-                      "ground truth); selected on 3 other object frames",
+        training_data=_TRAINING_DATA,
         recipe="depth-completion train --config config/train/san_small_zoom.yaml, then "
                "tools/half_weights.py on its best.pt (step 1450)",
         scores={"seq16_prediction_rmse_mm": 10921.4, "seq16_prediction_mae_mm": 7449.8,
@@ -156,8 +156,7 @@ WEIGHTS = (
                 "seq16_rmse_mm_16": 9902.6, "seq16_mae_mm_16": 6677.6,
                 "seq16_rmse_mm_8": 11281.6, "seq16_mae_mm_8": 7623.5,
                 "seq16_rmse_mm_4": 11751.0, "seq16_mae_mm_4": 7638.6},
-        license="CC BY-NC-SA 3.0 (from KITTI, Geiger et al. 2013)",
-        config={"backbone": "resnet", "width": 16, "ray_inputs": True}),
+        license=_LICENSE, config=_SMALL_CONFIG),
 )
 
 NETWORK = LearnedNetwork(build_network, INPUT_SPEC,
