@@ -384,7 +384,8 @@ class DepthCompletionNode(Node):
     def _process(self, frame: SyncedFrame[Any, Cloud]) -> None:
         serving = self.serving  # one read: settings, models and pipeline of one moment
         try:
-            info, camera = self.camera.current()
+            # the first frame may be released before its camera_info's callback has run
+            info, camera = self.camera.current(wait_s=serving.settings.sync.max_wait)
         except InputError as err:
             if frame.image is None:
                 err = InputError(f"{err}: frames released by the LiDAR (no image) take the "

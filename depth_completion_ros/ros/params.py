@@ -169,7 +169,8 @@ PARAMETERS: dict[str, tuple[str, tuple[Any, ...] | None, bool]] = {
     "max_depth": ("metres; farther LiDAR points and outputs are dropped / NaN", (1.0, 1000.0),
                   False),
     "slop": ("seconds; largest image / cloud stamp difference of a pair", (0.0, 1.0), False),
-    "max_wait": ("seconds; longest an image waits for a late cloud", (0.0, 1.0), False),
+    "max_wait": ("seconds; longest an image waits for a late cloud (and, before the first "
+                 "camera_info, for it)", (0.0, 1.0), False),
     "lidar_timeout": ("seconds without clouds before images run in prediction mode",
                       (0.0, 10.0), False),
     "trigger": ("what releases frames: image (each image, paired with its cloud), lidar (each "

@@ -20,10 +20,17 @@ from depth_completion_ros.status import InputKind
 
 
 class CameraCache:
-    """The latest valid CameraInfo and its PinholeCamera (thread-safe; a bad one is not kept)."""
+    """The latest valid CameraInfo and its PinholeCamera (thread-safe; a bad one is not kept).
+
+    Before the first valid CameraInfo, :meth:`current` may wait for it: a driver or a bag
+    publishes the first image, its camera_info and its cloud at one instant, and the worker can
+    take the frame the cloud released before the executor has run the camera_info callback
+    (callbacks of different subscriptions run in no fixed order). Without the wait, that first
+    frame was skipped for "no CameraInfo" now and then, depending on the load.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._latest: tuple[Any, PinholeCamera] | None = None
 
     def update(self, msg: Any) -> None:
@@ -33,25 +40,33 @@ class CameraCache:
             InputError: zero K, empty size or a calibration the camera model rejects.
         """
         camera = camera_info_to_camera(msg)  # checked before anything reads it
-        with self._lock:
+        with self._cond:
             if self._latest is None or self._latest[1] != camera:
                 self._latest = (msg, camera)
+            self._cond.notify_all()
 
-    def current(self) -> tuple[Any, PinholeCamera]:
+    def current(self, wait_s: float = 0.0) -> tuple[Any, PinholeCamera]:
         """(CameraInfo, PinholeCamera) of the latest valid camera_info.
 
+        Args:
+            wait_s: when none has been received yet, wait at most this long for the first one
+                (seconds; the worker passes the sync's ``max_wait``). Once one is kept, no wait.
+
         Raises:
-            InputError: no valid CameraInfo received yet.
+            InputError: no valid CameraInfo received (within ``wait_s``).
         """
-        with self._lock:
+        with self._cond:
+            if self._latest is None and wait_s > 0.0:
+                self._cond.wait_for(lambda: self._latest is not None, wait_s)
             latest = self._latest
         if latest is None:
-            raise InputError("camera_info: no valid CameraInfo received yet")
+            raise InputError("camera_info: no valid CameraInfo received yet" +
+                             (f" (waited {wait_s:g} s)" if wait_s > 0.0 else ""))
         return latest
 
     def camera_or_none(self) -> PinholeCamera | None:
         """The latest PinholeCamera, or None before the first valid camera_info."""
-        with self._lock:
+        with self._cond:
             return None if self._latest is None else self._latest[1]
 
 

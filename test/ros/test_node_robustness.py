@@ -83,6 +83,26 @@ def test_missing_camera_info_is_reported_until_it_arrives(harness, frames, msgs)
                       h.last("diagnostics").get("input_errors.camera_info") == str(reported))
 
 
+def test_a_first_camera_info_handled_after_its_cloud_still_serves_the_frame(harness, frames,
+                                                                              msgs):
+    """A driver publishes the first image, its camera_info and its cloud at one instant; the
+    callbacks of different subscriptions run in no fixed order, so the cloud may release the frame
+    before camera_info's callback ran. The worker waits (up to max_wait) for that first
+    camera_info instead of skipping the frame (a rare lost first frame of the live evaluation).
+    The callbacks are called directly here: the order is the test's, not the transport's."""
+    import threading
+    h = harness()
+    assert h.wait_ready("depth")
+    h.node._on_points(msgs.cloud(frames.scans[0], 5.0))
+    h.node._on_image(array_to_image(frames.rgb[0], msgs.header(5.0, "cam2"), "rgb8"))
+    late = threading.Timer(0.05, h.node._on_camera_info, args=(msgs.camera_info(frames, 5.0),))
+    late.start()
+    late.join()
+    assert h.wait_for(lambda: h.count("depth") >= 1), dict(h.node.stats.errors)
+    assert h.last("depth").header.stamp.sec == 5
+    assert h.node.stats.errors["camera_info"] == 0
+
+
 def _cloud_without_z(frames, msgs, stamp):
     msg = msgs.cloud(frames.scans[0], stamp)
     msg.fields = [f for f in msg.fields if f.name != "z"]
