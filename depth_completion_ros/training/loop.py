@@ -3,11 +3,13 @@
 A run folder holds ``config.yaml`` (the resolved config), ``log.csv`` (+ ``tensorboard/`` when
 installed), ``state.pt`` (resumable training state, :mod:`.state`), ``last.pt`` (deployable,
 format 2, the final weights) and ``best.pt`` (deployable, the lowest validation score so far,
-``validation.select``; without validation sources none). Stops at ``run.max_steps`` or after
-``run.max_minutes`` of this invocation, saving the state either way, so ``resume`` continues to
-``max_steps``. ``model.init`` starts the weights from a deployable checkpoint (fine-tuning).
-``optim.ema`` keeps an exponential moving average of the weights (PyTorch's ``AveragedModel``),
-updated after every optimiser step; it is what is validated and exported.
+``validation.select``; without validation sources none), and with ``validation.keep``
+``validated/step_NNNNNN.pt``, one deployable checkpoint per validated step. Stops at
+``run.max_steps`` or after ``run.max_minutes`` of this invocation, saving the state either way,
+so ``resume`` continues to ``max_steps``. ``model.init`` starts the weights from a deployable
+checkpoint (fine-tuning). ``optim.ema`` keeps an exponential moving average of the weights
+(PyTorch's ``AveragedModel``), updated after every optimiser step; it is what is validated and
+exported.
 
 With several processes (torchrun, :mod:`.distributed`) each rank trains on its own shard of the
 frames through ``DistributedDataParallel``; rank 0 alone validates, logs and writes the folder,
@@ -60,6 +62,8 @@ from depth_completion_ros.training.state import (
 from depth_completion_ros.training.validate import ValidationFrame, validate, validation_frames
 
 LOG = logging.getLogger(__name__)
+#: sub-folder of the run with one checkpoint per validated step (``validation.keep``)
+VALIDATED_DIR = "validated"
 
 
 @dataclass
@@ -295,6 +299,9 @@ class Trainer:
         score = result.metrics[self.config.validation.select]
         LOG.info("step %d validation: %s", state.step,
                  ", ".join(f"{k} {v:.1f}" for k, v in result.metrics.items()))
+        if self.config.validation.keep:
+            (self.out_dir / VALIDATED_DIR).mkdir(exist_ok=True)
+            self._export(f"{VALIDATED_DIR}/step_{state.step:06d}.pt", result.metrics)
         if state.best_score is None or score < state.best_score:
             state.best_score = score
             self._export("best.pt", result.metrics)

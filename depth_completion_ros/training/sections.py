@@ -166,6 +166,9 @@ class ValidationSection:
         max_frames: frames per source (0 = all).
         select: the score that picks ``best.pt``: ``rmse_mm`` (default) or ``mae_mm``, their
             means over ``lines``.
+        keep: also export every validated step as ``validated/step_NNNNNN.pt`` (deployable,
+            its scores in the file), so another selection rule can be applied after the run
+            to every step it validated, not only to ``best.pt`` and ``last.pt``.
     """
 
     sources: tuple[SourceConfig, ...] = ()
@@ -173,6 +176,7 @@ class ValidationSection:
     every: int = 200
     max_frames: int = 0
     select: str = "rmse_mm"
+    keep: bool = False
 
     def __post_init__(self) -> None:
         if self.every < 1 or self.max_frames < 0:

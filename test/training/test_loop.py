@@ -20,7 +20,7 @@ from depth_completion_ros.paths import SAMPLE_DIR
 from depth_completion_ros.training.augment import contiguous, crop
 from depth_completion_ros.training.config import TrainConfig
 from depth_completion_ros.training.data import collate, heldout_sample, network_batch
-from depth_completion_ros.training.loop import Trainer, TrainResult
+from depth_completion_ros.training.loop import VALIDATED_DIR, Trainer, TrainResult
 from depth_completion_ros.training.sources import ScanFrame
 from depth_completion_ros.training.state import STATE_FILE
 
@@ -133,12 +133,28 @@ def test_init_starts_from_a_checkpoint(trained_run, tiny_config: Callable[..., T
 
 def test_best_checkpoint_follows_the_selected_score(tiny_config: Callable[..., TrainConfig],
                                                     tmp_path: Path):
-    validation = {**VALIDATION, "every": 1, "select": "mae_mm"}
+    """best.pt is the step of the lowest selected score; with validation.keep every validated
+    step is kept too, each with its own scores and weights (a later rule can pick any)."""
+    validation = {**VALIDATION, "every": 1, "select": "mae_mm", "keep": True}
     result = Trainer(tiny_config(run={"max_steps": 3}, validation=validation), tmp_path).run()
     with (result.out_dir / "log.csv").open() as stream:
         maes = [float(r["val_mae_mm"]) for r in csv.DictReader(stream) if r["val_mae_mm"]]
-    meta, _ = read_checkpoint(result.out_dir / "best.pt")
+    meta, best = read_checkpoint(result.out_dir / "best.pt")
     assert meta.metrics["val_mae_mm"] == pytest.approx(min(maes))
+    kept = sorted((result.out_dir / VALIDATED_DIR).glob("step_*.pt"))
+    assert [p.name for p in kept] == ["step_000001.pt", "step_000002.pt", "step_000003.pt"]
+    metas = [read_checkpoint(p) for p in kept]
+    assert [m.metrics["val_mae_mm"] for m, _ in metas] == pytest.approx(maes, abs=0.06)  # log: .1f
+    chosen = min(range(3), key=lambda i: maes[i])
+    for key, value in best.items():
+        torch.testing.assert_close(metas[chosen][1][key], value)
+    _, last = read_checkpoint(result.last)
+    assert any(not torch.equal(metas[0][1][k], last[k]) for k in last)  # steps differ
+
+
+def test_without_keep_no_validated_folder(trained_run):
+    _, result, _ = trained_run
+    assert not (result.out_dir / VALIDATED_DIR).exists()
 
 
 class RecordingTrainer(Trainer):
