@@ -139,8 +139,11 @@ def test_three_second_gap_every_image_served_in_tiers_and_scored(harness, msgs,
     calib = frames[0][3]
     h = harness(lidar_to_camera=[float(v) for v in ros_lidar_to_camera(calib).reshape(-1)],
                 dropout_model=rgb_only_models[0], stale_scan_max_age=MAX_AGE,
-                input_qos="reliable", lidar_timeout=0.5, max_wait=0.3,
+                input_qos="reliable", lidar_timeout=0.5, max_wait=0.3, trigger="image",
                 publish_sparse_depth=False, publish_depth_color=False)
+    # trigger image: the test paces frames by the node's output, so images may arrive more than
+    # image_timeout apart (a slow RGB-only model, a loaded machine); with trigger auto and a
+    # main model that needs no image, a cloud would then release a frame of its own
     pub = _reliable_publishers(h)
     _sources(h)
     assert h.wait_for(lambda: all(p.get_subscription_count() > 0 for p in pub.values()) and
