@@ -23,6 +23,7 @@ Example (not run: reads data)::
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -299,12 +300,16 @@ class Trainer:
         score = result.metrics[self.config.validation.select]
         LOG.info("step %d validation: %s", state.step,
                  ", ".join(f"{k} {v:.1f}" for k, v in result.metrics.items()))
+        kept = None
         if self.config.validation.keep:
             (self.out_dir / VALIDATED_DIR).mkdir(exist_ok=True)
-            self._export(f"{VALIDATED_DIR}/step_{state.step:06d}.pt", result.metrics)
+            kept = self._export(f"{VALIDATED_DIR}/step_{state.step:06d}.pt", result.metrics)
         if state.best_score is None or score < state.best_score:
             state.best_score = score
-            self._export("best.pt", result.metrics)
+            if kept is not None:  # the same weights and scores: copied, not serialised again
+                shutil.copyfile(kept, self.out_dir / "best.pt")
+            else:
+                self._export("best.pt", result.metrics)
 
     def _export(self, name: str, metrics: dict[str, float]) -> Path:
         """A deployable checkpoint (of the moving average with ``optim.ema``): the
